@@ -1,0 +1,283 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/auth"
+	"github.com/marquee-signage/marquee/media"
+)
+
+// Defaults of Config's size limits.
+const (
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxUploadBytes = 512<<20 + 1<<20
+)
+
+// Config holds what a Server needs. Library and Auth are required.
+type Config struct {
+	Library *media.Library
+	Auth    *auth.Service
+	// Ready reports whether the server can do its work (typically a store
+	// ping); /readyz answers 503 while it fails. Nil means always ready.
+	Ready func(ctx context.Context) error
+	// Logger receives the access log and errors; nil discards them.
+	Logger *slog.Logger
+	// MaxBodyBytes limits JSON request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxUploadBytes limits a whole multipart upload request (the file and
+	// its fields); 0 means DefaultMaxUploadBytes. The library's per-kind
+	// limits apply to the file on top of this.
+	MaxUploadBytes int64
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server is the admin HTTP API. It is an http.Handler factory: the caller
+// owns the http.Server and its listener.
+type Server struct {
+	lib       *media.Library
+	auth      *auth.Service
+	ready     func(ctx context.Context) error
+	logger    *slog.Logger
+	maxBody   int64
+	maxUpload int64
+	version   string
+
+	echo *echo.Echo
+
+	// testHook, when set, is installed as the handler of GET /_test/hook;
+	// only tests set it, to prove that panics are answered as JSON 500s.
+	testHook echo.HandlerFunc
+}
+
+// NewServer returns a Server for cfg. It fails when a required setting is
+// missing.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Library == nil {
+		return nil, errors.New("admin: Config.Library is required")
+	}
+	if cfg.Auth == nil {
+		return nil, errors.New("admin: Config.Auth is required")
+	}
+	s := &Server{
+		lib:       cfg.Library,
+		auth:      cfg.Auth,
+		ready:     cfg.Ready,
+		logger:    cfg.Logger,
+		maxBody:   cfg.MaxBodyBytes,
+		maxUpload: cfg.MaxUploadBytes,
+		version:   cfg.Version,
+	}
+	if s.ready == nil {
+		s.ready = func(context.Context) error { return nil }
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = DefaultMaxUploadBytes
+	}
+	s.echo = s.newEcho()
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving the whole API.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Logger.SetOutput(io.Discard) // we log through slog only
+	// Client addresses come from the connection. Trusting X-Forwarded-For
+	// needs a configured proxy list, which we do not have yet.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.handleError
+	e.Binder = jsonBinder{maxBytes: s.maxBody}
+	e.Use(s.withRequestID, s.withAccessLog, withSecurityHeaders, s.withRecover)
+	s.register(e)
+	return e
+}
+
+// ctxKey names values kept in an echo.Context.
+const (
+	ctxRequestID = "marquee.request_id"
+	ctxUser      = "marquee.user"
+	ctxSession   = "marquee.session"
+)
+
+// withRequestID gives every request an ID: the client's X-Request-ID when it
+// is short and plain, a new one otherwise. It is echoed in the response and
+// logged with the request.
+func (s *Server) withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !plainID(id) {
+			id = marquee.NewID("")
+		}
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+// plainID reports whether a client-chosen request ID is safe to log and
+// echo: 1 to 64 letters, digits, '-', '_' or '.'.
+func plainID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
+}
+
+// withSecurityHeaders stops browsers from second-guessing content types (a
+// served file is only ever the type its magic bytes proved).
+func withSecurityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+		return next(c)
+	}
+}
+
+// withAccessLog logs one line per request. It hands errors to the error
+// handler itself, so that the status it logs is the one sent.
+func (s *Server) withAccessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		req, res := c.Request(), c.Response()
+		attrs := []any{
+			"request_id", requestID(c),
+			"method", req.Method,
+			"path", req.URL.Path,
+			"status", res.Status,
+			"bytes", res.Size,
+			"duration", time.Since(start),
+			"remote", c.RealIP(),
+		}
+		if u, ok := c.Get(ctxUser).(*auth.User); ok {
+			attrs = append(attrs, "user_id", u.ID)
+		}
+		s.logger.Info("http request", attrs...)
+		return nil
+	}
+}
+
+// withRecover turns a panic in a handler into an internal error, logged
+// with its stack; the client sees a JSON 500.
+func (s *Server) withRecover(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			stack := make([]byte, 8<<10)
+			stack = stack[:runtime.Stack(stack, false)]
+			s.logger.Error("panic in handler", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(stack))
+			err = marquee.Errorf(marquee.EINTERNAL, "internal error")
+		}()
+		return next(c)
+	}
+}
+
+// jsonBinder is the Echo Binder: it accepts only JSON bodies of at most
+// maxBytes, holding one value with no unknown fields.
+type jsonBinder struct{ maxBytes int64 }
+
+func (b jsonBinder) Bind(v any, c echo.Context) error {
+	req := c.Request()
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); mt != echo.MIMEApplicationJSON {
+		return marquee.Errorf(marquee.EUNSUPPORTED, "request body must be application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response().Writer, req.Body, b.maxBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return marquee.Errorf(marquee.EINVALID, "request body must hold a single JSON value")
+	}
+	return nil
+}
+
+// jsonError describes a decoding failure without echoing much of the input.
+func jsonError(err error) error {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return marquee.Errorf(marquee.EINVALID, "request body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return marquee.Errorf(marquee.EINVALID, "request body is truncated JSON")
+	case errors.As(err, &se):
+		return marquee.Errorf(marquee.EINVALID, "malformed JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return marquee.Errorf(marquee.EINVALID, "field %q must be %s", te.Field, jsonType(te.Type.Kind().String()))
+		}
+		return marquee.Errorf(marquee.EINVALID, "request body must be a JSON object")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return marquee.Errorf(marquee.EINVALID, "unknown field %s", truncate(field, 66))
+	}
+	return marquee.Errorf(marquee.EINVALID, "malformed JSON")
+}
+
+// jsonType names a Go kind the way a JSON client thinks of it.
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "a number"
+	}
+	return "of another type"
+}
