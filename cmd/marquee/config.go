@@ -1,0 +1,175 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of `marquee serve`. Every field has a flag and
+// a MARQUEE_* environment variable; a flag given on the command line wins
+// over the environment, which wins over the default.
+type Config struct {
+	DataDir         string
+	HTTPAddr        string
+	DB              string // DSN; "" means SQLite in DataDir
+	AutoMigrate     bool
+	MaxImageBytes   int64
+	MaxVideoBytes   int64
+	ShutdownTimeout time.Duration
+	LogLevel        string
+	LogFormat       string
+}
+
+// DefaultConfig returns the embedded defaults: everything under
+// ./marquee-data, HTTP on :8080.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         "./marquee-data",
+		HTTPAddr:        ":8080",
+		AutoMigrate:     true,
+		MaxImageBytes:   64 << 20,
+		MaxVideoBytes:   512 << 20,
+		ShutdownTimeout: 30 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "text",
+	}
+}
+
+// DSN returns the database DSN: Config.DB, or SQLite inside DataDir.
+func (c Config) DSN() (string, error) {
+	if c.DB != "" {
+		return c.DB, nil
+	}
+	abs, err := filepath.Abs(filepath.Join(c.DataDir, "marquee.db"))
+	if err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	return "sqlite://" + abs, nil
+}
+
+// envFlags is a flag.FlagSet whose flags also read an environment variable.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	envs   map[string]string // flag name → env var
+	errs   []error
+}
+
+func newEnvFlags(name string, getenv func(string) string, out io.Writer) *envFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return &envFlags{fs: fs, getenv: getenv, envs: map[string]string{}}
+}
+
+func (f *envFlags) envDefault(env string) (string, bool) {
+	v := f.getenv(env)
+	return v, v != ""
+}
+
+func (f *envFlags) String(p *string, name, env, usage string) {
+	if v, ok := f.envDefault(env); ok {
+		*p = v
+	}
+	f.envs[name] = env
+	f.fs.StringVar(p, name, *p, usage+" ($"+env+")")
+}
+
+func (f *envFlags) Bool(p *bool, name, env, usage string) {
+	if v, ok := f.envDefault(env); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("$%s: %q is not a boolean", env, v))
+		}
+		*p = b
+	}
+	f.envs[name] = env
+	f.fs.BoolVar(p, name, *p, usage+" ($"+env+")")
+}
+
+func (f *envFlags) Bytes(p *int64, name, env, usage string) {
+	if v, ok := f.envDefault(env); ok {
+		n, err := parseBytes(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("$%s: %w", env, err))
+		}
+		*p = n
+	}
+	f.envs[name] = env
+	f.fs.Func(name, fmt.Sprintf("%s, e.g. 64MiB (default %s) ($%s)", usage, formatBytes(*p), env), func(s string) error {
+		n, err := parseBytes(s)
+		if err != nil {
+			return err
+		}
+		*p = n
+		return nil
+	})
+}
+
+func (f *envFlags) Duration(p *time.Duration, name, env, usage string) {
+	if v, ok := f.envDefault(env); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("$%s: %q is not a duration", env, v))
+		}
+		*p = d
+	}
+	f.envs[name] = env
+	f.fs.DurationVar(p, name, *p, usage+" ($"+env+")")
+}
+
+// Parse parses args; it reports the first bad environment variable too.
+func (f *envFlags) Parse(args []string) error {
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	if len(f.errs) > 0 {
+		return f.errs[0]
+	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
+	}
+	return nil
+}
+
+var byteUnits = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1 << 10, "kb": 1000, "kib": 1 << 10,
+	"m": 1 << 20, "mb": 1000 * 1000, "mib": 1 << 20,
+	"g": 1 << 30, "gb": 1000 * 1000 * 1000, "gib": 1 << 30,
+}
+
+// parseBytes parses sizes such as "512", "64MiB", "1.5GB".
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(strings.ToLower(s))
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := t, ""
+	if i >= 0 {
+		num, unit = t[:i], strings.TrimSpace(t[i:])
+	}
+	mul, ok := byteUnits[unit]
+	if !ok || num == "" {
+		return 0, fmt.Errorf("%q is not a size (use e.g. 512, 64MiB, 1GB)", s)
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size", s)
+	}
+	return int64(v * float64(mul)), nil
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return strconv.FormatInt(n, 10)
+}

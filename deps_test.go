@@ -1,0 +1,54 @@
+package marquee_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/marquee-signage/marquee"
+
+// deps returns the non-test imports (transitively) of pkg, and whether each
+// is in the standard library.
+func deps(t *testing.T, pkg string) map[string]bool {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+	}
+	m := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		path, std, _ := strings.Cut(line, " ")
+		m[path] = std == "true"
+	}
+	return m
+}
+
+// TestImportRules enforces docs/architecture.md: dependencies point inward.
+// The root package speaks only the standard library; domain packages never
+// reach for an adapter, an HTTP framework or a database driver.
+func TestImportRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
+	for path, std := range deps(t, module) {
+		if !std && path != module {
+			t.Errorf("root package imports %s; it may import only the standard library", path)
+		}
+	}
+	forbidden := map[string][]string{
+		module + "/media":    {module + "/sqlstore", module + "/admin", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
+		module + "/auth":     {module + "/sqlstore", module + "/admin", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
+		module + "/sqlstore": {module + "/admin", "github.com/labstack/echo"},
+		module + "/admin":    {module + "/sqlstore", "modernc.org/sqlite", "github.com/jackc/pgx"},
+	}
+	for pkg, bad := range forbidden {
+		for path := range deps(t, pkg) {
+			for _, b := range bad {
+				if path == b || strings.HasPrefix(path, b+"/") {
+					t.Errorf("%s imports %s, which docs/architecture.md forbids", pkg, path)
+				}
+			}
+		}
+	}
+}
