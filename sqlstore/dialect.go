@@ -41,6 +41,9 @@ type dialect struct {
 	// readTx are the options of read transactions: one consistent snapshot
 	// for a query and its follow-ups (an item and its tags).
 	readTx *sql.TxOptions
+	// forUpdate ends a SELECT in a write transaction that must lock the
+	// rows it reads until the transaction ends (read, decide, write).
+	forUpdate string
 }
 
 var (
@@ -51,6 +54,9 @@ var (
 		// the database's write lock: no advisory lock needed.
 		// A deferred read transaction in WAL mode reads one snapshot.
 		readTx: &sql.TxOptions{ReadOnly: true},
+		// Write transactions begin IMMEDIATE on the one write connection:
+		// they never overlap, so reading in one needs no row lock.
+		forUpdate: "",
 	}
 	postgresDialect = &dialect{
 		name:     dialectPostgres,
@@ -62,6 +68,7 @@ var (
 		// ROLLBACK, so a lost connection can never leave it held.
 		lockMigrations: `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(migrationLockKey, 10) + `)`,
 		readTx:         &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+		forUpdate:      ` FOR UPDATE`,
 	}
 )
 
