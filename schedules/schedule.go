@@ -1,0 +1,178 @@
+// Package schedules manages schedules: which playlist plays on which
+// displays, when, and on which priority layer.
+//
+// A schedule targets displays by ID and by tag (a schedule for "airport"
+// reaches every display tagged airport, including ones added later). Its
+// timing is a marquee.Rule: an optional cron spec that opens a window of
+// Duration each time it fires, within an optional date range, in an IANA
+// zone. Package scheduler checks rules and evaluates them; this package
+// validates input with scheduler.CheckRule and, on every create or edit,
+// reports which displays' content the schedule pre-empts or shares time
+// with (the conflict report), so staff see conflicts before publishing.
+package schedules
+
+import (
+	"context"
+	"time"
+
+	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/displays"
+)
+
+// Schedule is one schedule.
+type Schedule struct {
+	ID         string  `json:"id"`
+	OrgID      string  `json:"organisation_id"`
+	Name       string  `json:"name"`
+	PlaylistID string  `json:"playlist_id"`
+	Targets    Targets `json:"targets"`
+	// Cron is a 5-field spec or a descriptor (@daily…) read in Timezone;
+	// "" means all day on every date of the range.
+	Cron string `json:"cron"`
+	// Duration is how long each window opened by Cron lasts; 0 without Cron.
+	Duration Duration `json:"duration"`
+	// StartsOn and EndsOn (YYYY-MM-DD, inclusive, in Timezone) bound the
+	// dates on which windows start; "" leaves that side open.
+	StartsOn string        `json:"starts_on"`
+	EndsOn   string        `json:"ends_on"`
+	Priority marquee.Layer `json:"priority"`
+	Timezone string        `json:"timezone"` // IANA zone of Cron and the dates
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Targets are what a schedule reaches: these displays, and every display
+// carrying any of these tags. Both lists are sorted, de-duplicated and never
+// nil once stored.
+type Targets struct {
+	DisplayIDs []string `json:"display_ids"`
+	Tags       []string `json:"tags"`
+}
+
+// Reaches reports whether the targets reach display d.
+func (t Targets) Reaches(d *displays.Display) bool {
+	for _, id := range t.DisplayIDs {
+		if id == d.ID {
+			return true
+		}
+	}
+	for _, tag := range t.Tags {
+		for _, dt := range d.Tags {
+			if tag == dt {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Rule returns the schedule as the scheduler sees it. The playlist revision
+// is left 0: whoever builds a desired state fills in the revision it
+// publishes.
+func (s *Schedule) Rule() marquee.Rule {
+	return marquee.Rule{
+		ScheduleID: s.ID,
+		Name:       s.Name,
+		Playlist:   marquee.PlaylistRef{PlaylistID: s.PlaylistID},
+		Layer:      s.Priority,
+		Cron:       s.Cron,
+		DurationMS: time.Duration(s.Duration).Milliseconds(),
+		StartsOn:   s.StartsOn,
+		EndsOn:     s.EndsOn,
+		Timezone:   s.Timezone,
+	}
+}
+
+// Duration is a window length. In JSON it is a Go duration string, such as
+// "10h0m0s" (written) or "10h", "90m", "1h30m" (read); "" is zero.
+type Duration time.Duration
+
+// MarshalText writes d as time.Duration.String does, or "" for zero.
+func (d Duration) MarshalText() ([]byte, error) {
+	if d == 0 {
+		return []byte{}, nil
+	}
+	return []byte(time.Duration(d).String()), nil
+}
+
+// UnmarshalText reads what ParseDuration accepts.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration reads a window length: "" is zero; otherwise a Go duration
+// string such as "10h", "90m" or "1h30m", positive and in whole
+// milliseconds. Errors are EINVALID.
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, marquee.Errorf(marquee.EINVALID, "duration %q is not a duration such as \"10h\", \"90m\" or \"1h30m\"", truncate(s, 40))
+	case d <= 0:
+		return 0, marquee.Errorf(marquee.EINVALID, "duration %q must be positive", s)
+	case d%time.Millisecond != 0:
+		return 0, marquee.Errorf(marquee.EINVALID, "duration %q must be a whole number of milliseconds", s)
+	}
+	return d, nil
+}
+
+// truncate shortens s to n runes for an error message.
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// Filter selects schedules. Zero fields match everything. Results are
+// ordered newest first; Cursor is the opaque next cursor of a previous page.
+type Filter struct {
+	// DisplayID keeps schedules that reach this display, by its ID or
+	// through any of its tags.
+	DisplayID  string
+	PlaylistID string
+	Tag        string        // schedules that target this tag
+	Priority   marquee.Layer // schedules on this layer
+	// NameContains is a case-insensitive substring of the name.
+	NameContains string
+	Limit        int // 1..500; 0 means 50
+	Cursor       string
+}
+
+// Store persists schedules. It is implemented by sqlstore.
+//
+// Errors carry marquee error codes: ENOTFOUND for an unknown ID; EINVALID for
+// a malformed cursor or a reference to an organisation, playlist or display
+// that does not exist (the message names it); ECONFLICT for a taken ID.
+type Store interface {
+	// CreateSchedule inserts s and its targets; it fills in what it
+	// stored (ID when empty, times truncated to milliseconds in UTC,
+	// targets sorted).
+	CreateSchedule(ctx context.Context, s *Schedule) error
+	FindScheduleByID(ctx context.Context, id string) (*Schedule, error)
+	// FindSchedules returns one page and the cursor of the next ("" at the end).
+	FindSchedules(ctx context.Context, f Filter) ([]*Schedule, string, error)
+	// UpdateSchedule replaces every field of the schedule s.ID but OrgID
+	// and CreatedAt, targets included, and returns the stored schedule.
+	UpdateSchedule(ctx context.Context, s *Schedule) (*Schedule, error)
+	DeleteSchedule(ctx context.Context, id string) error
+	// CheckScheduleReferences returns EINVALID, naming the first missing
+	// one, unless s's playlist and every display it names exist.
+	// CreateSchedule and UpdateSchedule make the same check themselves.
+	CheckScheduleReferences(ctx context.Context, s *Schedule) error
+	// FindSchedulesForDisplays returns, ordered by ID, the schedules that
+	// reach any of the displays, by ID or through a tag.
+	FindSchedulesForDisplays(ctx context.Context, displayIDs []string) ([]*Schedule, error)
+	// FindDisplaysForTargets returns, ordered by ID, the displays that t
+	// reaches.
+	FindDisplaysForTargets(ctx context.Context, t Targets) ([]*displays.Display, error)
+}
