@@ -1,0 +1,16 @@
+// Package desired builds the desired state of each display: the rules that
+// target it, the playlist revisions they name, the manifest of files cut for
+// its resolution, and its fallback, as one marquee.DesiredState.
+//
+// The builder is deterministic: the same data gives byte-identical JSON. The
+// state's revision is kept per display in the store together with a SHA-256
+// of the state's content (everything but the revision): a rebuild whose
+// content hash matches keeps the revision, any other rebuild increases it by
+// one. So the revision increases on every change that affects the display
+// (its own settings, a schedule that reaches it, a playlist those name, the
+// media in them) and on nothing else.
+//
+// Rules whose last window ended before the build instant are pruned (an
+// expired campaign leaves the state once), so the state stays small over
+// years of campaigns.
+package desired
