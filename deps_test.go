@@ -41,6 +41,17 @@ func TestImportRules(t *testing.T) {
 		module + "/auth":     {module + "/sqlstore", module + "/admin", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
 		module + "/sqlstore": {module + "/admin", "github.com/labstack/echo"},
 		module + "/admin":    {module + "/sqlstore", "modernc.org/sqlite", "github.com/jackc/pgx"},
+
+		// playlists declares the media lookup it needs instead of
+		// importing media (and with it, image decoding).
+		module + "/playlists": {module + "/sqlstore", module + "/admin", module + "/media", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
+		module + "/displays":  {module + "/sqlstore", module + "/admin", module + "/media", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
+		module + "/schedules": {module + "/sqlstore", module + "/admin", module + "/media", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
+		module + "/desired":   {module + "/sqlstore", module + "/admin", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
+
+		// The resolver is pure: the player links it, so it must stay free
+		// of everything server-side.
+		module + "/scheduler": {module + "/sqlstore", module + "/admin", module + "/media", module + "/desired", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx", "github.com/disintegration/imaging"},
 	}
 	for pkg, bad := range forbidden {
 		for path := range deps(t, pkg) {

@@ -27,7 +27,11 @@ import (
 
 	"github.com/marquee-signage/marquee/admin"
 	"github.com/marquee-signage/marquee/auth"
+	"github.com/marquee-signage/marquee/desired"
+	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/media"
+	"github.com/marquee-signage/marquee/playlists"
+	"github.com/marquee-signage/marquee/schedules"
 	"github.com/marquee-signage/marquee/sqlstore"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -48,6 +52,7 @@ type stack struct {
 	clock    *clock
 	logs     *syncBuffer
 	token    string
+	displays *displays.Service // for what the API does not expose (Authenticate)
 
 	mu       sync.Mutex
 	readyErr error
@@ -86,9 +91,15 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	t.Cleanup(func() { lib.Close(context.Background()) })
 
+	s.displays = displays.NewService(db, displays.Config{Now: s.clock.Now})
 	srv, err := admin.NewServer(admin.Config{
 		Library:        lib,
 		Auth:           authSvc,
+		Playlists:      playlists.NewService(db, db, playlists.Config{Now: s.clock.Now}),
+		Displays:       s.displays,
+		Schedules:      schedules.NewService(db, schedules.Config{Now: s.clock.Now}),
+		States:         desired.NewBuilder(db, lib, admin.URLs{}, desired.Config{Now: s.clock.Now}),
+		Now:            s.clock.Now,
 		Ready:          s.ready,
 		Logger:         logger,
 		MaxBodyBytes:   opts.maxBodyBytes,

@@ -1,7 +1,8 @@
 // Package admin is the Marquee admin HTTP API, served with Echo.
 //
 // NewServer builds an http.Handler from the domain services (media.Library,
-// auth.Service); the caller owns the listener and the http.Server.
+// auth.Service, playlists.Service, displays.Service, schedules.Service); the
+// caller owns the listener and the http.Server.
 //
 // The shape of the API, documented for clients in docs/api.md:
 //

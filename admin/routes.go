@@ -5,13 +5,17 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
+	"github.com/marquee-signage/marquee/desired"
 )
 
 // API path prefixes. Every path the server answers, and every URL it hands
 // out (Location headers), is built in this file.
 const (
-	apiPrefix   = "/api/v1"
-	mediaPrefix = apiPrefix + "/media"
+	apiPrefix       = "/api/v1"
+	mediaPrefix     = apiPrefix + "/media"
+	playlistsPrefix = apiPrefix + "/playlists"
+	displaysPrefix  = apiPrefix + "/displays"
+	schedulesPrefix = apiPrefix + "/schedules"
 )
 
 // route is one line of the route table.
@@ -42,6 +46,30 @@ func (s *Server) routes() []route {
 		{http.MethodHead, mediaPrefix + "/:id/rendition", s.handleMediaRendition, false},
 		{http.MethodGet, mediaPrefix + "/:id/thumbnail", s.handleMediaThumbnail, false},
 		{http.MethodHead, mediaPrefix + "/:id/thumbnail", s.handleMediaThumbnail, false},
+
+		{http.MethodGet, playlistsPrefix, s.handleListPlaylists, false},
+		{http.MethodPost, playlistsPrefix, s.handleCreatePlaylist, false},
+		{http.MethodGet, playlistsPrefix + "/:id", s.handleGetPlaylist, false},
+		{http.MethodPut, playlistsPrefix + "/:id", s.handleUpdatePlaylist, false},
+		{http.MethodDelete, playlistsPrefix + "/:id", s.handleDeletePlaylist, false},
+		{http.MethodGet, playlistsPrefix + "/:id/revisions", s.handleListPlaylistRevisions, false},
+		{http.MethodGet, playlistsPrefix + "/:id/revisions/:rev", s.handleGetPlaylistRevision, false},
+
+		{http.MethodGet, displaysPrefix, s.handleListDisplays, false},
+		{http.MethodPost, displaysPrefix, s.handleCreateDisplay, false},
+		{http.MethodGet, displaysPrefix + "/:id", s.handleGetDisplay, false},
+		{http.MethodPut, displaysPrefix + "/:id", s.handleUpdateDisplay, false},
+		{http.MethodDelete, displaysPrefix + "/:id", s.handleDeleteDisplay, false},
+		{http.MethodPost, displaysPrefix + "/:id/token", s.handleRotateDisplayToken, false},
+		{http.MethodGet, displaysPrefix + "/:id/state", s.handleDisplayState, false},
+		{http.MethodGet, displaysPrefix + "/:id/timeline", s.handleDisplayTimeline, false},
+
+		{http.MethodGet, schedulesPrefix, s.handleListSchedules, false},
+		{http.MethodPost, schedulesPrefix, s.handleCreateSchedule, false},
+		{http.MethodPost, schedulesPrefix + "/check", s.handleCheckSchedule, false},
+		{http.MethodGet, schedulesPrefix + "/:id", s.handleGetSchedule, false},
+		{http.MethodPut, schedulesPrefix + "/:id", s.handleUpdateSchedule, false},
+		{http.MethodDelete, schedulesPrefix + "/:id", s.handleDeleteSchedule, false},
 	}
 	if s.testHook != nil {
 		rs = append(rs, route{http.MethodGet, "/_test/hook", s.testHook, true})
@@ -64,4 +92,33 @@ func (s *Server) register(e *echo.Echo) {
 // mediaPath is the URL path of one media item.
 func mediaPath(id string) string {
 	return mediaPrefix + "/" + url.PathEscape(id)
+}
+
+// playlistPath is the URL path of one playlist.
+func playlistPath(id string) string {
+	return playlistsPrefix + "/" + url.PathEscape(id)
+}
+
+// displayPath is the URL path of one display.
+func displayPath(id string) string {
+	return displaysPrefix + "/" + url.PathEscape(id)
+}
+
+// schedulePath is the URL path of one schedule.
+func schedulePath(id string) string {
+	return schedulesPrefix + "/" + url.PathEscape(id)
+}
+
+// URLs builds the URLs that desired states hand to players; it implements
+// desired.URLs. They are relative to the server's base URL.
+type URLs struct{}
+
+// RenditionURL is the URL of a media item cut to w×h with fit.
+func (URLs) RenditionURL(mediaID string, w, h int, fit string) string {
+	return mediaPath(mediaID) + "/rendition?" + desired.RenditionQuery(w, h, fit)
+}
+
+// ContentURL is the URL of a media item's original bytes.
+func (URLs) ContentURL(mediaID string) string {
+	return mediaPath(mediaID) + "/content"
 }

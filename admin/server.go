@@ -16,7 +16,11 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/marquee-signage/marquee"
 	"github.com/marquee-signage/marquee/auth"
+	"github.com/marquee-signage/marquee/desired"
+	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/media"
+	"github.com/marquee-signage/marquee/playlists"
+	"github.com/marquee-signage/marquee/schedules"
 )
 
 // Defaults of Config's size limits.
@@ -25,10 +29,17 @@ const (
 	DefaultMaxUploadBytes = 512<<20 + 1<<20
 )
 
-// Config holds what a Server needs. Library and Auth are required.
+// Config holds what a Server needs. Library, Auth, Playlists, Displays and
+// Schedules are required.
 type Config struct {
-	Library *media.Library
-	Auth    *auth.Service
+	Library   *media.Library
+	Auth      *auth.Service
+	Playlists *playlists.Service
+	Displays  *displays.Service
+	Schedules *schedules.Service
+	States    *desired.Builder
+	// Now is the clock (nil: time.Now); tests inject one.
+	Now func() time.Time
 	// Ready reports whether the server can do its work (typically a store
 	// ping); /readyz answers 503 while it fails. Nil means always ready.
 	Ready func(ctx context.Context) error
@@ -49,6 +60,11 @@ type Config struct {
 type Server struct {
 	lib       *media.Library
 	auth      *auth.Service
+	playlists *playlists.Service
+	displays  *displays.Service
+	schedules *schedules.Service
+	states    *desired.Builder
+	now       func() time.Time
 	ready     func(ctx context.Context) error
 	logger    *slog.Logger
 	maxBody   int64
@@ -71,14 +87,34 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Auth == nil {
 		return nil, errors.New("admin: Config.Auth is required")
 	}
+	if cfg.Playlists == nil {
+		return nil, errors.New("admin: Config.Playlists is required")
+	}
+	if cfg.Displays == nil {
+		return nil, errors.New("admin: Config.Displays is required")
+	}
+	if cfg.Schedules == nil {
+		return nil, errors.New("admin: Config.Schedules is required")
+	}
+	if cfg.States == nil {
+		return nil, errors.New("admin: Config.States is required")
+	}
 	s := &Server{
 		lib:       cfg.Library,
 		auth:      cfg.Auth,
+		playlists: cfg.Playlists,
+		displays:  cfg.Displays,
+		schedules: cfg.Schedules,
+		states:    cfg.States,
+		now:       cfg.Now,
 		ready:     cfg.Ready,
 		logger:    cfg.Logger,
 		maxBody:   cfg.MaxBodyBytes,
 		maxUpload: cfg.MaxUploadBytes,
 		version:   cfg.Version,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.ready == nil {
 		s.ready = func(context.Context) error { return nil }

@@ -1,5 +1,6 @@
 // Package sqlstore is Marquee's database: one *DB type, implementing
-// media.Store and auth.Store, on SQLite (the default, embedded) or
+// media.Store, auth.Store, playlists.Store, playlists.MediaLookup,
+// displays.Store and schedules.Store, on SQLite (the default, embedded) or
 // PostgreSQL (several replicas, large fleets).
 //
 // # Dialects
@@ -30,10 +31,39 @@
 //
 // Failures carry codes from the root package: ENOTFOUND for an absent row,
 // ECONFLICT for a unique violation or a delete refused by a foreign key
-// ("media is used by a playlist"), EINVALID for bad input (a malformed
+// ("media is used by a playlist", "playlist is used by a schedule or a
+// display"), EINVALID for bad input (a malformed
 // cursor, a reference to an organisation or user that does not exist),
 // EUNAVAILABLE when the database cannot be reached or its schema does not
 // match. Messages are safe to show; driver errors and SQL stay in Err.
+//
+// # Playlists
+//
+// A playlist is a row in playlists plus immutable rows in
+// playlist_revisions, whose items are JSON text with times as unix
+// milliseconds (a store-private format, independent of the API's JSON).
+// playlist_media mirrors the media of each current revision, kept in the
+// same transaction as the revision: its RESTRICT foreign key to media is
+// what makes a delete of used media a conflict. UpdatePlaylist locks the
+// playlist row (PostgreSQL: SELECT … FOR UPDATE; SQLite: the write lock of
+// every write transaction) before it reads the current revision, so
+// concurrent updates queue and number their revisions one after another.
+//
+// # Displays and schedules
+//
+// A display's tags live in display_tags; a schedule's targets in
+// schedule_displays (by display ID) and schedule_tags (by tag), each
+// indexed for lookups from the display or tag side. A schedule reaches a
+// display when it names it or shares a tag with it: FindSchedulesForDisplay
+// answers that with one query (a UNION of the two routes, joining
+// schedule_tags to display_tags), then loads the targets of what it found
+// with one query per table, whatever the number of schedules. Deleting a
+// display cascades to its tags and to its rows in schedule_displays;
+// playlists named as a display's fallback or a schedule's playlist cannot
+// be deleted (RESTRICT). Create and update check inside their transaction
+// that the playlist and displays they name exist, so a missing one is
+// EINVALID naming it rather than an anonymous foreign key failure. Display
+// tokens are stored only as hashes, unique across displays.
 //
 // # Migrations
 //

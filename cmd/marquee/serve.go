@@ -13,10 +13,15 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	_ "time/tzdata" // display and schedule zones must load on hosts without zoneinfo
 
 	"github.com/marquee-signage/marquee/admin"
 	"github.com/marquee-signage/marquee/auth"
+	"github.com/marquee-signage/marquee/desired"
+	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/media"
+	"github.com/marquee-signage/marquee/playlists"
+	"github.com/marquee-signage/marquee/schedules"
 	"github.com/marquee-signage/marquee/sqlstore"
 )
 
@@ -179,6 +184,10 @@ func (m *Main) Run(ctx context.Context) error {
 	srv, err := admin.NewServer(admin.Config{
 		Library:        lib,
 		Auth:           authSvc,
+		Playlists:      playlists.NewService(m.db, m.db, playlists.Config{}),
+		Displays:       displays.NewService(m.db, displays.Config{}),
+		Schedules:      schedules.NewService(m.db, schedules.Config{}),
+		States:         desired.NewBuilder(m.db, lib, admin.URLs{}, desired.Config{}),
 		Ready:          m.db.Ping,
 		Logger:         m.Logger,
 		MaxUploadBytes: max(c.MaxImageBytes, c.MaxVideoBytes) + 1<<20,

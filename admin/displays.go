@@ -1,0 +1,123 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/marquee-signage/marquee/displays"
+)
+
+// displayRequest is the body of POST and PUT /api/v1/displays[/{id}]. PUT
+// replaces every field: an absent one takes its zero value (no tags, no
+// location, no fallback, the default zone).
+type displayRequest struct {
+	Name               string             `json:"name"`
+	Width              int                `json:"width"`
+	Height             int                `json:"height"`
+	Timezone           string             `json:"timezone"`
+	Tags               []string           `json:"tags"`
+	Location           *displays.Location `json:"location"`
+	FallbackPlaylistID string             `json:"fallback_playlist_id"`
+}
+
+func (r *displayRequest) input(c echo.Context) displays.Input {
+	return displays.Input{
+		OrgID:              currentUser(c).OrgID,
+		Name:               r.Name,
+		Width:              r.Width,
+		Height:             r.Height,
+		Timezone:           r.Timezone,
+		Tags:               r.Tags,
+		Location:           r.Location,
+		FallbackPlaylistID: r.FallbackPlaylistID,
+	}
+}
+
+// createdDisplay is the answer to a create: the display and its token,
+// which is shown only here.
+type createdDisplay struct {
+	*displays.Display
+	Token string `json:"token"`
+}
+
+type tokenResponse struct {
+	Token string `json:"token"`
+}
+
+// handleCreateDisplay: POST /api/v1/displays → 201 with the display and
+// its token.
+func (s *Server) handleCreateDisplay(c echo.Context) error {
+	var req displayRequest
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	d, token, err := s.displays.Create(c.Request().Context(), req.input(c))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, displayPath(d.ID))
+	return c.JSON(http.StatusCreated, createdDisplay{Display: d, Token: token})
+}
+
+// handleListDisplays: GET /api/v1/displays?tag=&q=&limit=&cursor=.
+func (s *Server) handleListDisplays(c echo.Context) error {
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	ds, next, err := s.displays.List(c.Request().Context(), displays.Filter{
+		Tag:          c.QueryParam("tag"),
+		NameContains: c.QueryParam("q"),
+		Limit:        limit,
+		Cursor:       c.QueryParam("cursor"),
+	})
+	if err != nil {
+		return err
+	}
+	if ds == nil {
+		ds = []*displays.Display{}
+	}
+	return c.JSON(http.StatusOK, listResponse[*displays.Display]{Items: ds, NextCursor: next})
+}
+
+// handleGetDisplay: GET /api/v1/displays/{id}.
+func (s *Server) handleGetDisplay(c echo.Context) error {
+	d, err := s.displays.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+// handleUpdateDisplay: PUT /api/v1/displays/{id} replaces the display's
+// editable fields; its token stays.
+func (s *Server) handleUpdateDisplay(c echo.Context) error {
+	var req displayRequest
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	d, err := s.displays.Update(c.Request().Context(), c.Param("id"), req.input(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+// handleDeleteDisplay: DELETE /api/v1/displays/{id} → 204; schedules stop
+// targeting it.
+func (s *Server) handleDeleteDisplay(c echo.Context) error {
+	if err := s.displays.Delete(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// handleRotateDisplayToken: POST /api/v1/displays/{id}/token → 200 with a
+// new token; the old one stops working at once.
+func (s *Server) handleRotateDisplayToken(c echo.Context) error {
+	token, err := s.displays.RotateToken(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tokenResponse{Token: token})
+}

@@ -1,0 +1,148 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/schedules"
+)
+
+// scheduleRequest is the body of POST and PUT /api/v1/schedules[/{id}] and
+// of POST /api/v1/schedules/check. PUT replaces every field.
+type scheduleRequest struct {
+	Name       string            `json:"name"`
+	PlaylistID string            `json:"playlist_id"`
+	Targets    schedules.Targets `json:"targets"`
+	Cron       string            `json:"cron"`
+	Duration   string            `json:"duration"` // "10h", "90m"; "" without cron
+	StartsOn   string            `json:"starts_on"`
+	EndsOn     string            `json:"ends_on"`
+	Priority   string            `json:"priority"`
+	Timezone   string            `json:"timezone"`
+}
+
+func (r *scheduleRequest) input(c echo.Context) (schedules.Input, error) {
+	d, err := schedules.ParseDuration(r.Duration)
+	if err != nil {
+		return schedules.Input{}, err
+	}
+	return schedules.Input{
+		OrgID:      currentUser(c).OrgID,
+		Name:       r.Name,
+		PlaylistID: r.PlaylistID,
+		Targets:    r.Targets,
+		Cron:       r.Cron,
+		Duration:   d,
+		StartsOn:   r.StartsOn,
+		EndsOn:     r.EndsOn,
+		Priority:   marquee.Layer(r.Priority),
+		Timezone:   r.Timezone,
+	}, nil
+}
+
+// bindSchedule reads a scheduleRequest into an Input.
+func bindSchedule(c echo.Context) (schedules.Input, error) {
+	var req scheduleRequest
+	if err := c.Bind(&req); err != nil {
+		return schedules.Input{}, err
+	}
+	return req.input(c)
+}
+
+// scheduleResponse is the answer to a create or an edit: the schedule and
+// its conflict report.
+type scheduleResponse struct {
+	*schedules.Schedule
+	Conflicts []schedules.Conflict `json:"conflicts"`
+	Truncated bool                 `json:"truncated"` // the conflict report was cut short
+}
+
+func newScheduleResponse(sc *schedules.Schedule, rep *schedules.Report) scheduleResponse {
+	return scheduleResponse{Schedule: sc, Conflicts: rep.Conflicts, Truncated: rep.Truncated}
+}
+
+// handleCreateSchedule: POST /api/v1/schedules → 201 with the schedule and
+// its conflicts.
+func (s *Server) handleCreateSchedule(c echo.Context) error {
+	in, err := bindSchedule(c)
+	if err != nil {
+		return err
+	}
+	sc, rep, err := s.schedules.Create(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, schedulePath(sc.ID))
+	return c.JSON(http.StatusCreated, newScheduleResponse(sc, rep))
+}
+
+// handleCheckSchedule: POST /api/v1/schedules/check[?schedule_id=] → 200
+// with the conflict report of the body; nothing is stored. schedule_id
+// checks an edit of that schedule.
+func (s *Server) handleCheckSchedule(c echo.Context) error {
+	in, err := bindSchedule(c)
+	if err != nil {
+		return err
+	}
+	rep, err := s.schedules.Check(c.Request().Context(), c.QueryParam("schedule_id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+// handleListSchedules: GET /api/v1/schedules?display_id=&playlist_id=&tag=&priority=&q=&limit=&cursor=.
+func (s *Server) handleListSchedules(c echo.Context) error {
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	scs, next, err := s.schedules.List(c.Request().Context(), schedules.Filter{
+		DisplayID:    c.QueryParam("display_id"),
+		PlaylistID:   c.QueryParam("playlist_id"),
+		Tag:          c.QueryParam("tag"),
+		Priority:     marquee.Layer(c.QueryParam("priority")),
+		NameContains: c.QueryParam("q"),
+		Limit:        limit,
+		Cursor:       c.QueryParam("cursor"),
+	})
+	if err != nil {
+		return err
+	}
+	if scs == nil {
+		scs = []*schedules.Schedule{}
+	}
+	return c.JSON(http.StatusOK, listResponse[*schedules.Schedule]{Items: scs, NextCursor: next})
+}
+
+// handleGetSchedule: GET /api/v1/schedules/{id}.
+func (s *Server) handleGetSchedule(c echo.Context) error {
+	sc, err := s.schedules.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sc)
+}
+
+// handleUpdateSchedule: PUT /api/v1/schedules/{id} → 200 with the schedule
+// and its conflicts.
+func (s *Server) handleUpdateSchedule(c echo.Context) error {
+	in, err := bindSchedule(c)
+	if err != nil {
+		return err
+	}
+	sc, rep, err := s.schedules.Update(c.Request().Context(), c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newScheduleResponse(sc, rep))
+}
+
+// handleDeleteSchedule: DELETE /api/v1/schedules/{id} → 204.
+func (s *Server) handleDeleteSchedule(c echo.Context) error {
+	if err := s.schedules.Delete(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
