@@ -1,0 +1,18 @@
+//go:build linux
+
+package cache
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// freeDisk returns the bytes an unprivileged process may still write on
+// dir's filesystem.
+func freeDisk(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	return int64(st.Bavail) * st.Bsize, nil
+}
