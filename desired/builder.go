@@ -30,7 +30,35 @@ type Stored struct {
 	Hash      string // hex SHA-256 of the state JSON with revision 0
 	JSON      []byte // the state JSON with its revision
 	UpdatedAt time.Time
+	// Refs are the IDs the state references: every schedule, playlist and
+	// media ID in it, sorted and each once. SaveDisplayState replaces the
+	// stored set with them; FindDisplayState leaves Refs nil (the store
+	// answers "which displays reference X" instead).
+	Refs []string
+	// NextPruneAt is the instant the earliest rule in the state expires
+	// (its last window closes), when it must be rebuilt to drop that rule;
+	// zero when no rule ever expires.
+	NextPruneAt time.Time
+	// IndexVersion is the version of the scheme that computed Refs and
+	// NextPruneAt (IndexVersion when saved by this build; 0 for a state
+	// saved before they existed). A state with an older version is saved
+	// again, with the same revision, to record them.
+	IndexVersion int
 }
+
+// IndexVersion is the version of what Stored.Refs and Stored.NextPruneAt
+// record. Increase it when they start to record more, so that every stored
+// state is indexed again on its next build (its revision unchanged).
+const IndexVersion = 1
+
+// Kinds of change that may affect displays' states, as named to a change
+// listener (admin notifies, package fleet publishes).
+const (
+	ChangeMedia    = "media"
+	ChangePlaylist = "playlist"
+	ChangeSchedule = "schedule"
+	ChangeDisplay  = "display"
+)
 
 // Store is what the builder reads and where it keeps revisions. Absent rows
 // are ENOTFOUND errors.
@@ -111,21 +139,89 @@ func (b *Builder) State(ctx context.Context, displayID string) (st *marquee.Desi
 		prevRev = prev.Revision
 		if prev.Hash == hash {
 			st.Revision = prev.Revision
+			if prev.IndexVersion < IndexVersion {
+				// Same content, saved before its references were
+				// recorded: record them, keeping the revision.
+				if err := b.save(ctx, st, hash, prevRev); err != nil {
+					return nil, false, err
+				}
+			}
 			return st, false, nil
 		}
 	case marquee.ErrorCode(err) != marquee.ENOTFOUND:
 		return nil, false, fmt.Errorf("find display state: %w", err)
 	}
 	st.Revision = prevRev + 1
-	doc, err := json.Marshal(st)
-	if err != nil {
-		return nil, false, fmt.Errorf("encode state: %w", err)
-	}
-	err = b.store.SaveDisplayState(ctx, &Stored{DisplayID: displayID, Revision: st.Revision, Hash: hash, JSON: doc, UpdatedAt: b.now()}, prevRev)
-	if err != nil {
-		return nil, false, fmt.Errorf("save display state: %w", err)
+	if err := b.save(ctx, st, hash, prevRev); err != nil {
+		return nil, false, err
 	}
 	return st, true, nil
+}
+
+// save stores st, whose Revision is set, over the stored revision prevRev.
+func (b *Builder) save(ctx context.Context, st *marquee.DesiredState, hash string, prevRev int64) error {
+	doc, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	err = b.store.SaveDisplayState(ctx, &Stored{
+		DisplayID:    st.DisplayID,
+		Revision:     st.Revision,
+		Hash:         hash,
+		JSON:         doc,
+		UpdatedAt:    b.now(),
+		Refs:         Refs(st),
+		NextPruneAt:  NextPrune(st),
+		IndexVersion: IndexVersion,
+	}, prevRev)
+	if err != nil {
+		return fmt.Errorf("save display state: %w", err)
+	}
+	return nil
+}
+
+// Refs returns every schedule, playlist and media ID that st references,
+// sorted and each once: the rules' schedules, the playlists (rules' and
+// fallback) and the media of their items. A change to any of them may
+// change the state.
+func Refs(st *marquee.DesiredState) []string {
+	set := map[string]bool{}
+	for _, r := range st.Rules {
+		set[r.ScheduleID] = true
+		set[r.Playlist.PlaylistID] = true
+	}
+	if st.Fallback != nil {
+		set[st.Fallback.PlaylistID] = true
+	}
+	for _, p := range st.Playlists {
+		set[p.PlaylistID] = true
+		for _, it := range p.Items {
+			set[it.MediaID] = true // an asset shared by two media names one of them only
+		}
+	}
+	for _, a := range st.Media {
+		set[a.MediaID] = true
+	}
+	delete(set, "")
+	refs := make([]string, 0, len(set))
+	for id := range set {
+		refs = append(refs, id)
+	}
+	slices.Sort(refs)
+	return refs
+}
+
+// NextPrune returns the instant the earliest rule of st expires — its last
+// window closes, after which a build leaves it out — or the zero time when
+// no rule ever expires. A build at or after that instant prunes the rule.
+func NextPrune(st *marquee.DesiredState) time.Time {
+	var next time.Time
+	for _, r := range st.Rules {
+		if at, ok := expiresAt(r); ok && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next
 }
 
 func (b *Builder) displayLock(id string) *sync.Mutex {
@@ -217,23 +313,57 @@ func cmpString(a, b string) int {
 // be active again: r has an end date, now is past its start, and no window of
 // r reaches now. (Before the last day nothing is computed.)
 func expired(r marquee.Rule, now time.Time) bool {
-	if r.EndsOn == "" {
+	day, horizon, ok := lastDay(r)
+	if !ok || now.Before(day) {
 		return false
 	}
-	loc, err := time.LoadLocation(r.Timezone)
-	if err != nil {
-		return false // keep it; the resolver reports the bad zone
-	}
-	day, err := time.ParseInLocation(time.DateOnly, r.EndsOn, loc)
-	if err != nil || now.Before(day) {
-		return false
-	}
-	horizon := day.AddDate(0, 0, 2).Add(time.Duration(r.DurationMS) * time.Millisecond)
 	if !now.Before(horizon) {
 		return true
 	}
 	ws, err := scheduler.Windows(r, now, horizon)
 	return err == nil && len(ws) == 0
+}
+
+// expiresAt returns the instant from which expired(r, now) holds: the later
+// of the start of r's last day and the end of its last window (the horizon
+// when the windows cannot be computed). ok is false when r never expires
+// (no end date, or a zone or date that does not parse).
+func expiresAt(r marquee.Rule) (at time.Time, ok bool) {
+	day, horizon, ok := lastDay(r)
+	if !ok {
+		return time.Time{}, false
+	}
+	ws, err := scheduler.Windows(r, day, horizon)
+	if err != nil {
+		return horizon.UTC(), true
+	}
+	at = day
+	for _, w := range ws {
+		if w.End.After(at) {
+			at = w.End
+		}
+	}
+	return at.UTC(), true
+}
+
+// lastDay returns the start of r's last day (EndsOn, in its zone) and a
+// horizon by which every window of r has ended; ok is false when r has no
+// end date or its zone or date does not parse (the rule is kept; the
+// resolver reports the error).
+func lastDay(r marquee.Rule) (day, horizon time.Time, ok bool) {
+	if r.EndsOn == "" {
+		return day, horizon, false
+	}
+	loc, err := time.LoadLocation(r.Timezone)
+	if err != nil {
+		return day, horizon, false
+	}
+	day, err = time.ParseInLocation(time.DateOnly, r.EndsOn, loc)
+	if err != nil {
+		return day, horizon, false
+	}
+	horizon = day.AddDate(0, 0, 2).Add(time.Duration(r.DurationMS) * time.Millisecond)
+	return day, horizon, true
 }
 
 // playlistBuilder adds playlist revisions and their assets to a state once.

@@ -167,7 +167,7 @@ func TestStateContent(t *testing.T) {
 	if img == nil || img.Width != 384 || img.Height != 192 || img.MediaID != red.ID {
 		t.Fatalf("image asset %+v", img)
 	}
-	if want := "/api/v1/media/" + red.ID + "/rendition?fit=fit&h=192&w=384"; img.URL != want {
+	if want := "/api/v1/player/media/" + red.ID + "/rendition?fit=fit&h=192&w=384"; img.URL != want {
 		t.Fatalf("image URL %q, want %q", img.URL, want)
 	}
 	r, err := f.lib.Rendition(f.ctx, red.ID, 384, 192, media.FitFit)
@@ -183,7 +183,7 @@ func TestStateContent(t *testing.T) {
 	}
 	// The video plays its original, with the clip's own length by default.
 	vid := st.Asset(st.Playlists[0].Items[1].SHA256)
-	if vid == nil || vid.SHA256 != clip.SHA256 || vid.URL != "/api/v1/media/"+clip.ID+"/content" || vid.Kind != "video" {
+	if vid == nil || vid.SHA256 != clip.SHA256 || vid.URL != "/api/v1/player/media/"+clip.ID+"/content" || vid.Kind != "video" {
 		t.Fatalf("video asset %+v", vid)
 	}
 	if got, want := st.Playlists[0].Items[1].DurationMS, clip.DurationMS; got != want {

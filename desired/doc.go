@@ -13,4 +13,11 @@
 // Rules whose last window ended before the build instant are pruned (an
 // expired campaign leaves the state once), so the state stays small over
 // years of campaigns.
+//
+// With each state the store keeps an index (Stored.Refs, NextPruneAt):
+// every schedule, playlist and media ID the state references, so that a
+// change to one finds the displays it reaches, and the instant its earliest
+// rule expires, so that a periodic job rebuilds the state then. A state
+// stored under an older IndexVersion is indexed again on its next build,
+// keeping its revision.
 package desired

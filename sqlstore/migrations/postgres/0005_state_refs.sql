@@ -1,0 +1,20 @@
+-- 0005_state_refs (PostgreSQL): what each stored desired state references,
+-- so a change to a schedule, playlist or media item finds the displays it
+-- reaches; and when its earliest rule expires, so a periodic job rebuilds it
+-- to prune that rule. Both are written in the transaction that stores the
+-- state. index_version is the version of the scheme that computed them: a
+-- state saved before (0) is indexed again, its revision unchanged, on its
+-- next build.
+
+ALTER TABLE display_states ADD COLUMN next_prune_at BIGINT;
+ALTER TABLE display_states ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0;
+
+CREATE INDEX display_states_next_prune_at ON display_states (next_prune_at);
+
+CREATE TABLE display_state_refs (
+    display_id TEXT COLLATE "C" NOT NULL REFERENCES display_states (display_id) ON DELETE CASCADE,
+    ref_id     TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (display_id, ref_id)
+);
+
+CREATE INDEX display_state_refs_ref_id ON display_state_refs (ref_id);

@@ -1,0 +1,172 @@
+package sqlstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/auth"
+	"github.com/marquee-signage/marquee/displays"
+	"github.com/marquee-signage/marquee/fleet"
+)
+
+func init() {
+	conformance = append(conformance, []struct {
+		name string
+		fn   func(t *testing.T, db *DB)
+	}{
+		{"StatusTransitions", testStatusTransitions},
+		{"StatusUnknownDisplay", testStatusUnknownDisplay},
+		{"StatusCascadesEventsStay", testStatusCascadesEventsStay},
+		{"DisplayByTokenHash", testDisplayByTokenHash},
+	}...)
+}
+
+func int64p(v int64) *int64 { return &v }
+
+func testStatusTransitions(t *testing.T, db *DB) {
+	ctx := context.Background()
+	d := mustCreateDisplay(t, db, newDisplay("lobby"))
+	other := mustCreateDisplay(t, db, newDisplay("other"))
+	save := func(st fleet.DisplayStatus) bool {
+		t.Helper()
+		tr, err := db.SaveDisplayStatus(ctx, &st)
+		if err != nil {
+			t.Fatalf("SaveDisplayStatus: %v", err)
+		}
+		return tr
+	}
+	find := func() *fleet.DisplayStatus {
+		t.Helper()
+		got, err := db.FindDisplayStatuses(ctx, []string{d.ID, other.ID, "dsp_none"})
+		if err != nil {
+			t.Fatalf("FindDisplayStatuses: %v", err)
+		}
+		if len(got) != 1 {
+			t.Fatalf("FindDisplayStatuses = %d statuses, want 1 (only %s reported)", len(got), d.ID)
+		}
+		return got[d.ID]
+	}
+
+	t1 := t0.UTC().Truncate(time.Millisecond)
+	online := fleet.DisplayStatus{
+		DisplayID: d.ID, Online: true, LastSeen: &t1, StateRevision: 7,
+		Current: &marquee.NowPlaying{MediaID: "med_a", MediaName: "Tết", PlaylistID: "pls_a", PlaylistRevision: 2,
+			ScheduleID: "sch_a", Reason: marquee.ReasonSchedule, Since: t1.Add(-time.Second)},
+		Version: "1.2.3", CacheBytes: 1 << 30, FreeDiskBytes: 5 << 30, UptimeSeconds: 3600,
+		ClockOffsetMS: int64p(-42), UpdatedAt: t1,
+	}
+	if !save(online) {
+		t.Error("first status: no transition")
+	}
+	if diff := cmp.Diff(&online, find()); diff != "" {
+		t.Fatalf("stored status (-want +got):\n%s", diff)
+	}
+
+	// Another heartbeat: no transition, fields replaced.
+	t2 := t1.Add(30 * time.Second)
+	beat := online
+	beat.LastSeen, beat.UpdatedAt, beat.StateRevision, beat.Current, beat.ClockOffsetMS = &t2, t2, 8, nil, nil
+	if save(beat) {
+		t.Error("heartbeat: transition")
+	}
+	if diff := cmp.Diff(&beat, find()); diff != "" {
+		t.Fatalf("after heartbeat (-want +got):\n%s", diff)
+	}
+
+	// The Last Will: offline, last_seen and figures kept, current cleared.
+	t3 := t2.Add(45 * time.Second)
+	beat.Current = online.Current
+	save(beat)
+	if !save(fleet.DisplayStatus{DisplayID: d.ID, Online: false, UpdatedAt: t3}) {
+		t.Error("offline: no transition")
+	}
+	want := beat
+	want.Online, want.Current, want.UpdatedAt = false, nil, t3
+	if diff := cmp.Diff(&want, find()); diff != "" {
+		t.Fatalf("after the Last Will (-want +got):\n%s", diff)
+	}
+	if save(fleet.DisplayStatus{DisplayID: d.ID, Online: false, UpdatedAt: t3.Add(time.Second)}) {
+		t.Error("offline twice: transition")
+	}
+	t4 := t3.Add(time.Minute)
+	back := online
+	back.LastSeen, back.UpdatedAt = &t4, t4
+	if !save(back) {
+		t.Error("back online: no transition")
+	}
+
+	events, err := db.FindStatusEvents(ctx, d.ID, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEvents := []fleet.StatusEvent{
+		{DisplayID: d.ID, At: t1, Online: true},
+		{DisplayID: d.ID, At: t3, Online: false},
+		{DisplayID: d.ID, At: t4, Online: true},
+	}
+	if diff := cmp.Diff(wantEvents, events); diff != "" {
+		t.Fatalf("events (-want +got):\n%s", diff)
+	}
+	events, err = db.FindStatusEvents(ctx, d.ID, t2, t4)
+	if err != nil || len(events) != 1 || events[0].At != t3 {
+		t.Fatalf("events in [t2, t4) = %v, %v; want the offline one", events, err)
+	}
+
+	// A display that only ever went offline has no last_seen.
+	if !save(fleet.DisplayStatus{DisplayID: other.ID, UpdatedAt: t1}) {
+		t.Error("first status offline: no transition")
+	}
+	got, err := db.FindDisplayStatuses(ctx, []string{other.ID})
+	if err != nil || got[other.ID] == nil || got[other.ID].LastSeen != nil || got[other.ID].Online {
+		t.Fatalf("offline-only status = %+v, %v", got[other.ID], err)
+	}
+}
+
+func testStatusUnknownDisplay(t *testing.T, db *DB) {
+	_, err := db.SaveDisplayStatus(context.Background(), &fleet.DisplayStatus{DisplayID: "dsp_nope", Online: true, UpdatedAt: t0})
+	wantCode(t, err, marquee.ENOTFOUND)
+	_, err = db.SaveDisplayStatus(context.Background(), &fleet.DisplayStatus{DisplayID: "dsp_nope", UpdatedAt: t0})
+	wantCode(t, err, marquee.ENOTFOUND)
+	if n := countRows(t, db, "status_events"); n != 0 {
+		t.Fatalf("status_events = %d, want 0", n)
+	}
+}
+
+func testStatusCascadesEventsStay(t *testing.T, db *DB) {
+	ctx := context.Background()
+	d := mustCreateDisplay(t, db, newDisplay("lobby"))
+	if _, err := db.SaveDisplayStatus(ctx, &fleet.DisplayStatus{DisplayID: d.ID, Online: true, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteDisplay(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "display_status"); n != 0 {
+		t.Errorf("display_status rows after delete = %d, want 0", n)
+	}
+	if n := countRows(t, db, "status_events"); n != 1 {
+		t.Errorf("status_events rows after delete = %d, want 1 (history stays)", n)
+	}
+}
+
+func testDisplayByTokenHash(t *testing.T, db *DB) {
+	ctx := context.Background()
+	token := "mqd_secret"
+	d := mustCreateDisplay(t, db, newDisplay("lobby", withDisplayTags("a"), func(d *displays.Display) {
+		d.TokenHash = auth.HashToken(token)
+	}))
+	mustCreateDisplay(t, db, newDisplay("other"))
+	got, err := db.FindDisplayByTokenHash(ctx, auth.HashToken(token))
+	if err != nil {
+		t.Fatalf("FindDisplayByTokenHash: %v", err)
+	}
+	if diff := cmp.Diff(d, got); diff != "" {
+		t.Fatalf("display (-want +got):\n%s", diff)
+	}
+	_, err = db.FindDisplayByTokenHash(ctx, auth.HashToken("mqd_wrong"))
+	wantCode(t, err, marquee.ENOTFOUND)
+}
