@@ -61,6 +61,7 @@ type stack struct {
 type stackOptions struct {
 	maxUploadBytes int64
 	maxBodyBytes   int64
+	changes        admin.Changes
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -99,6 +100,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		Displays:       s.displays,
 		Schedules:      schedules.NewService(db, schedules.Config{Now: s.clock.Now}),
 		States:         desired.NewBuilder(db, lib, admin.URLs{}, desired.Config{Now: s.clock.Now}),
+		Changes:        opts.changes,
 		Now:            s.clock.Now,
 		Ready:          s.ready,
 		Logger:         logger,

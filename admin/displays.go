@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
 )
 
@@ -55,6 +56,7 @@ func (s *Server) handleCreateDisplay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.notify(desired.ChangeDisplay, d.ID)
 	c.Response().Header().Set(echo.HeaderLocation, displayPath(d.ID))
 	return c.JSON(http.StatusCreated, createdDisplay{Display: d, Token: token})
 }
@@ -74,10 +76,7 @@ func (s *Server) handleListDisplays(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if ds == nil {
-		ds = []*displays.Display{}
-	}
-	return c.JSON(http.StatusOK, listResponse[*displays.Display]{Items: ds, NextCursor: next})
+	return s.writeDisplays(c, ds, next) // with each player's status
 }
 
 // handleGetDisplay: GET /api/v1/displays/{id}.
@@ -86,7 +85,7 @@ func (s *Server) handleGetDisplay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, d)
+	return s.writeDisplay(c, d) // with its player's status
 }
 
 // handleUpdateDisplay: PUT /api/v1/displays/{id} replaces the display's
@@ -100,6 +99,7 @@ func (s *Server) handleUpdateDisplay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.notify(desired.ChangeDisplay, d.ID)
 	return c.JSON(http.StatusOK, d)
 }
 
@@ -109,6 +109,7 @@ func (s *Server) handleDeleteDisplay(c echo.Context) error {
 	if err := s.displays.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	s.notify(desired.ChangeDisplay, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }
 

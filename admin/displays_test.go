@@ -29,6 +29,11 @@ type displayJSON struct {
 	CreatedAt          time.Time     `json:"created_at"`
 	UpdatedAt          time.Time     `json:"updated_at"`
 	Token              string        `json:"token,omitempty"`
+	// What the player last reported (GET only; see player_test.go).
+	Online        bool                `json:"online"`
+	LastSeen      *time.Time          `json:"last_seen"`
+	Current       *marquee.NowPlaying `json:"current"`
+	StateRevision *int64              `json:"state_revision"`
 }
 
 type locationJSON struct {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/media"
 )
 
@@ -96,6 +97,7 @@ func (s *Server) handleUpdateMedia(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.notify(desired.ChangeMedia, it.ID)
 	return c.JSON(http.StatusOK, it)
 }
 
@@ -104,6 +106,7 @@ func (s *Server) handleDeleteMedia(c echo.Context) error {
 	if err := s.lib.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	s.notify(desired.ChangeMedia, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/playlists"
 )
 
@@ -103,6 +104,7 @@ func (s *Server) handleCreatePlaylist(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.notify(desired.ChangePlaylist, p.ID)
 	c.Response().Header().Set(echo.HeaderLocation, playlistPath(p.ID))
 	return c.JSON(http.StatusCreated, p)
 }
@@ -134,6 +136,7 @@ func (s *Server) handleUpdatePlaylist(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.notify(desired.ChangePlaylist, p.ID)
 	return c.JSON(http.StatusOK, p)
 }
 
@@ -143,6 +146,7 @@ func (s *Server) handleDeletePlaylist(c echo.Context) error {
 	if err := s.playlists.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	s.notify(desired.ChangePlaylist, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }
 

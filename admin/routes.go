@@ -16,6 +16,9 @@ const (
 	playlistsPrefix = apiPrefix + "/playlists"
 	displaysPrefix  = apiPrefix + "/displays"
 	schedulesPrefix = apiPrefix + "/schedules"
+	playsPrefix     = apiPrefix + "/plays"
+	// playerPrefix holds the routes players call with their display token.
+	playerPrefix = apiPrefix + "/player"
 )
 
 // route is one line of the route table.
@@ -63,6 +66,18 @@ func (s *Server) routes() []route {
 		{http.MethodPost, displaysPrefix + "/:id/token", s.handleRotateDisplayToken, false},
 		{http.MethodGet, displaysPrefix + "/:id/state", s.handleDisplayState, false},
 		{http.MethodGet, displaysPrefix + "/:id/timeline", s.handleDisplayTimeline, false},
+		{http.MethodPost, displaysPrefix + "/:id/commands", s.handleSendCommand, false},
+		{http.MethodGet, displaysPrefix + "/:id/commands", s.handleListCommands, false},
+
+		{http.MethodGet, playsPrefix, s.handleListPlays, false},
+
+		// Player routes: public to requireAuth because requireDisplay
+		// admits them, with a display token instead of a user's.
+		{http.MethodGet, playerPrefix + "/state", s.requireDisplay(s.handlePlayerState), true},
+		{http.MethodGet, playerPrefix + "/media/:id/content", s.requireDisplay(s.handlePlayerContent), true},
+		{http.MethodHead, playerPrefix + "/media/:id/content", s.requireDisplay(s.handlePlayerContent), true},
+		{http.MethodGet, playerPrefix + "/media/:id/rendition", s.requireDisplay(s.handlePlayerRendition), true},
+		{http.MethodHead, playerPrefix + "/media/:id/rendition", s.requireDisplay(s.handlePlayerRendition), true},
 
 		{http.MethodGet, schedulesPrefix, s.handleListSchedules, false},
 		{http.MethodPost, schedulesPrefix, s.handleCreateSchedule, false},
@@ -110,15 +125,21 @@ func schedulePath(id string) string {
 }
 
 // URLs builds the URLs that desired states hand to players; it implements
-// desired.URLs. They are relative to the server's base URL.
+// desired.URLs. They are relative to the server's base URL and point at the
+// player routes, which a display fetches with its own token.
 type URLs struct{}
 
 // RenditionURL is the URL of a media item cut to w×h with fit.
 func (URLs) RenditionURL(mediaID string, w, h int, fit string) string {
-	return mediaPath(mediaID) + "/rendition?" + desired.RenditionQuery(w, h, fit)
+	return playerMediaPath(mediaID) + "/rendition?" + desired.RenditionQuery(w, h, fit)
 }
 
 // ContentURL is the URL of a media item's original bytes.
 func (URLs) ContentURL(mediaID string) string {
-	return mediaPath(mediaID) + "/content"
+	return playerMediaPath(mediaID) + "/content"
+}
+
+// playerMediaPath is the URL path of one media item on the player routes.
+func playerMediaPath(id string) string {
+	return playerPrefix + "/media/" + url.PathEscape(id)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/schedules"
 )
 
@@ -73,6 +74,7 @@ func (s *Server) handleCreateSchedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.notify(desired.ChangeSchedule, sc.ID)
 	c.Response().Header().Set(echo.HeaderLocation, schedulePath(sc.ID))
 	return c.JSON(http.StatusCreated, newScheduleResponse(sc, rep))
 }
@@ -136,6 +138,7 @@ func (s *Server) handleUpdateSchedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.notify(desired.ChangeSchedule, sc.ID)
 	return c.JSON(http.StatusOK, newScheduleResponse(sc, rep))
 }
 
@@ -144,5 +147,6 @@ func (s *Server) handleDeleteSchedule(c echo.Context) error {
 	if err := s.schedules.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	s.notify(desired.ChangeSchedule, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }

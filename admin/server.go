@@ -38,6 +38,18 @@ type Config struct {
 	Displays  *displays.Service
 	Schedules *schedules.Service
 	States    *desired.Builder
+	// Changes, when set, is told of every successful change to media,
+	// playlists, displays and schedules.
+	Changes Changes
+	// Commands, Plays and Statuses (package fleet, adapted in cmd/marquee)
+	// serve display commands, the playback log and the status shown with
+	// each display; Players (the store) authenticates displays on the
+	// player routes. Each may be nil: its routes then answer 503 (displays
+	// show no status).
+	Commands Commands
+	Plays    Plays
+	Statuses Statuses
+	Players  Players
 	// Now is the clock (nil: time.Now); tests inject one.
 	Now func() time.Time
 	// Ready reports whether the server can do its work (typically a store
@@ -64,6 +76,11 @@ type Server struct {
 	displays  *displays.Service
 	schedules *schedules.Service
 	states    *desired.Builder
+	changes   Changes
+	commands  Commands
+	plays     Plays
+	statuses  Statuses
+	players   Players
 	now       func() time.Time
 	ready     func(ctx context.Context) error
 	logger    *slog.Logger
@@ -106,6 +123,11 @@ func NewServer(cfg Config) (*Server, error) {
 		displays:  cfg.Displays,
 		schedules: cfg.Schedules,
 		states:    cfg.States,
+		changes:   cfg.Changes,
+		commands:  cfg.Commands,
+		plays:     cfg.Plays,
+		statuses:  cfg.Statuses,
+		players:   cfg.Players,
 		now:       cfg.Now,
 		ready:     cfg.Ready,
 		logger:    cfg.Logger,
@@ -222,6 +244,9 @@ func (s *Server) withAccessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if u, ok := c.Get(ctxUser).(*auth.User); ok {
 			attrs = append(attrs, "user_id", u.ID)
+		}
+		if d := currentDisplay(c); d != nil {
+			attrs = append(attrs, "display_id", d.ID)
 		}
 		s.logger.Info("http request", attrs...)
 		return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/media"
 )
 
@@ -82,6 +83,7 @@ func (s *Server) handleUploadMedia(c echo.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	s.notify(desired.ChangeMedia, it.ID)
 	c.Response().Header().Set(echo.HeaderLocation, mediaPath(it.ID))
 	return c.JSON(http.StatusCreated, it)
 }

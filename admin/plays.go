@@ -1,0 +1,78 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/marquee-signage/marquee"
+)
+
+// Plays reads the playback log (package fleet implements it, through an
+// adapter in cmd/marquee).
+type Plays interface {
+	// FindPlays returns one page of plays matching f, newest first, and
+	// the next cursor ("" on the last page). A malformed cursor is
+	// EINVALID.
+	FindPlays(ctx context.Context, f PlayFilter) ([]marquee.Play, string, error)
+}
+
+// PlayFilter selects plays; zero fields match everything. From is
+// inclusive, To exclusive, on the start time.
+type PlayFilter struct {
+	DisplayID  string
+	MediaID    string
+	ScheduleID string
+	From, To   time.Time
+	Limit      int // 0 means the store's default
+	Cursor     string
+}
+
+// maxFilterID bounds an ID given as a filter.
+const maxFilterID = 128
+
+// handleListPlays: GET /api/v1/plays?display_id=&media_id=&schedule_id=
+// &from=&to=&limit=&cursor= → plays with the wire field names, newest
+// first (by start time, then ID).
+func (s *Server) handleListPlays(c echo.Context) error {
+	if s.plays == nil {
+		return marquee.Errorf(marquee.EUNAVAILABLE, "the playback log is not available on this server")
+	}
+	f := PlayFilter{
+		DisplayID:  c.QueryParam("display_id"),
+		MediaID:    c.QueryParam("media_id"),
+		ScheduleID: c.QueryParam("schedule_id"),
+		Cursor:     c.QueryParam("cursor"),
+	}
+	for name, v := range map[string]string{"display_id": f.DisplayID, "media_id": f.MediaID, "schedule_id": f.ScheduleID} {
+		if len(v) > maxFilterID {
+			return marquee.Errorf(marquee.EINVALID, "%s is longer than %d characters", name, maxFilterID)
+		}
+	}
+	var err error
+	if v := c.QueryParam("from"); v != "" {
+		if f.From, err = parseQueryTime(v); err != nil {
+			return marquee.Errorf(marquee.EINVALID, "from must be an RFC 3339 time such as 2026-03-01T00:00:00+07:00")
+		}
+	}
+	if v := c.QueryParam("to"); v != "" {
+		if f.To, err = parseQueryTime(v); err != nil {
+			return marquee.Errorf(marquee.EINVALID, "to must be an RFC 3339 time such as 2026-04-01T00:00:00+07:00")
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return marquee.Errorf(marquee.EINVALID, "to must be after from")
+	}
+	if f.Limit, err = queryLimit(c); err != nil {
+		return err
+	}
+	plays, next, err := s.plays.FindPlays(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if plays == nil {
+		plays = []marquee.Play{}
+	}
+	return c.JSON(http.StatusOK, listResponse[marquee.Play]{Items: plays, NextCursor: next})
+}
