@@ -63,3 +63,33 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 }
+
+// TestPlayerStaysSmall: the player binary links none of the server's
+// weight — no HTTP framework, no SQL, no image processing, no broker, no
+// fonts — and its journal and cache use the standard library only.
+func TestPlayerStaysSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
+	banned := []string{
+		"github.com/labstack/echo", "database/sql", "modernc.org/sqlite", "github.com/jackc/pgx",
+		"github.com/disintegration/imaging", "golang.org/x/image", "github.com/mochi-mqtt",
+		"github.com/go-fonts",
+		module + "/mqtt/broker", module + "/sqlstore", module + "/admin", module + "/media",
+		module + "/desired", module + "/fleet", module + "/internal/banner", module + "/internal/demo",
+	}
+	for path := range deps(t, module+"/cmd/marquee-player") {
+		for _, b := range banned {
+			if path == b || strings.HasPrefix(path, b+"/") {
+				t.Errorf("cmd/marquee-player links %s", path)
+			}
+		}
+	}
+	for _, pkg := range []string{module + "/player/journal", module + "/player/cache"} {
+		for path, std := range deps(t, pkg) {
+			if !std && path != pkg && path != module {
+				t.Errorf("%s imports %s; it may import only the standard library and the root package", pkg, path)
+			}
+		}
+	}
+}
