@@ -23,6 +23,19 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        string
 	LogFormat       string
+
+	// MQTTAddr is the embedded broker's TCP address; "" turns the embedded
+	// broker off. MQTTWSAddr adds an MQTT-over-WebSocket listener.
+	MQTTAddr   string
+	MQTTWSAddr string
+	// Broker is the URL of an external broker (tcp://mosquitto:1883); when
+	// set the embedded broker is not started and the server logs in with
+	// BrokerUsername and BrokerPassword.
+	Broker         string
+	BrokerUsername string
+	BrokerPassword string
+	// MQTTPrefix is the topic prefix (default marquee/v1).
+	MQTTPrefix string
 }
 
 // DefaultConfig returns the embedded defaults: everything under
@@ -37,6 +50,9 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 30 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
+		MQTTAddr:        ":1883",
+		BrokerUsername:  "marquee-server",
+		MQTTPrefix:      "marquee/v1",
 	}
 }
 

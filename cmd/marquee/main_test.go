@@ -52,12 +52,13 @@ func envMap(kv ...string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// startMain runs a real Main on a loopback :0 port and closes it at cleanup.
+// startMain runs a real Main on loopback :0 ports (HTTP and the embedded
+// MQTT broker) and closes it at cleanup.
 func startMain(t *testing.T, getenv func(string) string, args ...string) (*Main, *syncBuffer) {
 	t.Helper()
 	var out, logs syncBuffer
 	m := NewMain(&out, &logs, getenv)
-	if err := m.ParseFlags("serve", append([]string{"--http-addr", "127.0.0.1:0"}, args...)); err != nil {
+	if err := m.ParseFlags("serve", append([]string{"--http-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0"}, args...)); err != nil {
 		t.Fatalf("ParseFlags: %v", err)
 	}
 	if err := m.Run(context.Background()); err != nil {
@@ -229,7 +230,7 @@ func TestServeGeneratedAdminPassword(t *testing.T) {
 func TestServeRefusesWeakAdminPassword(t *testing.T) {
 	var out, logs syncBuffer
 	m := NewMain(&out, &logs, envMap("MARQUEE_ADMIN_PASSWORD", "admin"))
-	if err := m.ParseFlags("serve", []string{"--http-addr", "127.0.0.1:0", "--data-dir", t.TempDir()}); err != nil {
+	if err := m.ParseFlags("serve", []string{"--http-addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0", "--data-dir", t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
 	err := m.Run(context.Background())
@@ -249,7 +250,7 @@ func TestServePortInUse(t *testing.T) {
 
 	var out, logs syncBuffer
 	m := NewMain(&out, &logs, envMap("MARQUEE_ADMIN_PASSWORD", "correct-horse-battery"))
-	if err := m.ParseFlags("serve", []string{"--http-addr", addr, "--data-dir", t.TempDir()}); err != nil {
+	if err := m.ParseFlags("serve", []string{"--http-addr", addr, "--mqtt-addr", "127.0.0.1:0", "--data-dir", t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
 	err = m.Run(context.Background())
@@ -275,6 +276,29 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		{"defaults", nil, nil, func(c Config) error {
 			if c.HTTPAddr != ":8080" || c.DataDir != "./marquee-data" || c.DB != "" || c.MaxImageBytes != 64<<20 || c.MaxVideoBytes != 512<<20 {
 				return fmt.Errorf("defaults %+v", c)
+			}
+			if c.MQTTAddr != ":1883" || c.MQTTWSAddr != "" || c.Broker != "" || c.BrokerUsername != "marquee-server" || c.MQTTPrefix != "marquee/v1" {
+				return fmt.Errorf("MQTT defaults %+v", c)
+			}
+			return nil
+		}, ""},
+		{"mqtt env", []string{"MARQUEE_MQTT_ADDR", "", "MARQUEE_MQTT_WS_ADDR", ":8083", "MARQUEE_BROKER", "tcp://mosquitto:1883",
+			"MARQUEE_BROKER_USERNAME", "srv", "MARQUEE_BROKER_PASSWORD", "pw", "MARQUEE_MQTT_PREFIX", "city/v1"}, nil, func(c Config) error {
+			if c.MQTTAddr != ":1883" || c.MQTTWSAddr != ":8083" || c.Broker != "tcp://mosquitto:1883" || c.BrokerUsername != "srv" ||
+				c.BrokerPassword != "pw" || c.MQTTPrefix != "city/v1" {
+				return fmt.Errorf("MQTT env not applied (an empty variable keeps the default): %+v", c)
+			}
+			return nil
+		}, ""},
+		{"mqtt off by flag", nil, []string{"--mqtt-addr", ""}, func(c Config) error {
+			if c.MQTTAddr != "" {
+				return fmt.Errorf("mqtt addr %q", c.MQTTAddr)
+			}
+			return nil
+		}, ""},
+		{"mqtt off by env", []string{"MARQUEE_MQTT_ADDR", "off"}, nil, func(c Config) error {
+			if c.MQTTAddr != "" {
+				return fmt.Errorf("mqtt addr %q", c.MQTTAddr)
 			}
 			return nil
 		}, ""},
@@ -319,7 +343,9 @@ func TestHelpListsEnvironment(t *testing.T) {
 	if code := run(context.Background(), []string{"serve", "--help"}, &stdout, &stderr, envMap()); code != 0 {
 		t.Fatalf("exit=%d", code)
 	}
-	for _, want := range []string{"--data-dir", "MARQUEE_DATA_DIR", "--http-addr", "MARQUEE_HTTP_ADDR", "--db", "MARQUEE_DB", "MARQUEE_ADMIN_PASSWORD"} {
+	for _, want := range []string{"--data-dir", "MARQUEE_DATA_DIR", "--http-addr", "MARQUEE_HTTP_ADDR", "--db", "MARQUEE_DB", "MARQUEE_ADMIN_PASSWORD",
+		"--mqtt-addr", "MARQUEE_MQTT_ADDR", "--mqtt-ws-addr", "MARQUEE_MQTT_WS_ADDR", "--broker", "MARQUEE_BROKER",
+		"--broker-username", "MARQUEE_BROKER_USERNAME", "--broker-password", "MARQUEE_BROKER_PASSWORD", "--mqtt-prefix", "MARQUEE_MQTT_PREFIX"} {
 		want = strings.TrimPrefix(want, "-")
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("serve --help does not mention %q:\n%s", want, stderr.String())
@@ -433,7 +459,7 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	cmd := exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--http-addr", addr)
+	cmd := exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--http-addr", addr, "--mqtt-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "MARQUEE_ADMIN_PASSWORD=correct-horse-battery")
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -15,11 +15,15 @@ import (
 	"time"
 	_ "time/tzdata" // display and schedule zones must load on hosts without zoneinfo
 
+	"github.com/marquee-signage/marquee"
 	"github.com/marquee-signage/marquee/admin"
 	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
+	"github.com/marquee-signage/marquee/fleet"
 	"github.com/marquee-signage/marquee/media"
+	"github.com/marquee-signage/marquee/mqtt"
+	"github.com/marquee-signage/marquee/mqtt/broker"
 	"github.com/marquee-signage/marquee/playlists"
 	"github.com/marquee-signage/marquee/schedules"
 	"github.com/marquee-signage/marquee/sqlstore"
@@ -36,10 +40,17 @@ type Main struct {
 
 	db      *sqlstore.DB
 	library *media.Library
-	httpSrv *http.Server
-	httpLn  net.Listener
-	wg      sync.WaitGroup
-	closed  bool
+	broker  *broker.Broker // nil unless the embedded broker runs
+	fleet   *fleet.Service
+
+	// The domain services, kept for `marquee demo`, which seeds through them.
+	playlists *playlists.Service
+	displays  *displays.Service
+	schedules *schedules.Service
+	httpSrv   *http.Server
+	httpLn    net.Listener
+	wg        sync.WaitGroup
+	closed    bool
 }
 
 // NewMain returns a Main with the default configuration.
@@ -53,7 +64,7 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 	f := newEnvFlags("marquee "+cmd, m.getenv, m.stderr)
 	f.String(&c.DataDir, "data-dir", "MARQUEE_DATA_DIR", "directory for the SQLite database and media files")
 	f.String(&c.DB, "db", "MARQUEE_DB", "database DSN: sqlite:///path/file.db or postgres://user@host/db (default: SQLite in the data dir)")
-	if cmd == "serve" {
+	if cmd == "serve" || cmd == "demo" {
 		f.String(&c.HTTPAddr, "http-addr", "MARQUEE_HTTP_ADDR", "HTTP listen address")
 		f.Bool(&c.AutoMigrate, "auto-migrate", "MARQUEE_AUTO_MIGRATE", "apply pending migrations at start (PostgreSQL: under an advisory lock)")
 		f.Bytes(&c.MaxImageBytes, "max-image-bytes", "MARQUEE_MAX_IMAGE_BYTES", "largest image upload")
@@ -61,17 +72,25 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 		f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "MARQUEE_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take")
 		f.String(&c.LogLevel, "log-level", "MARQUEE_LOG_LEVEL", "debug, info, warn or error")
 		f.String(&c.LogFormat, "log-format", "MARQUEE_LOG_FORMAT", "text or json")
+		f.String(&c.MQTTAddr, "mqtt-addr", "MARQUEE_MQTT_ADDR", `embedded MQTT broker's TCP listen address; "" or off turns the embedded broker off`)
+		f.String(&c.MQTTWSAddr, "mqtt-ws-addr", "MARQUEE_MQTT_WS_ADDR", "embedded broker's MQTT-over-WebSocket listen address, e.g. :8083 (default: none)")
+		f.String(&c.Broker, "broker", "MARQUEE_BROKER", "external MQTT broker URL, e.g. tcp://mosquitto:1883, used instead of the embedded one")
+		f.String(&c.BrokerUsername, "broker-username", "MARQUEE_BROKER_USERNAME", "the server's username on the external broker")
+		f.String(&c.BrokerPassword, "broker-password", "MARQUEE_BROKER_PASSWORD", "the server's password on the external broker (prefer the variable: flags show in ps)")
+		f.String(&c.MQTTPrefix, "mqtt-prefix", "MARQUEE_MQTT_PREFIX", "MQTT topic prefix")
 	}
 	f.fs.Usage = func() {
 		fmt.Fprintf(m.stderr, "Usage: marquee %s [flags]\n\nFlags (each also read from the environment variable shown):\n", cmd)
 		f.fs.PrintDefaults()
-		if cmd == "serve" {
+		if cmd == "serve" || cmd == "demo" {
 			fmt.Fprintln(m.stderr, "\nMARQUEE_ADMIN_PASSWORD sets the password of the first admin user on an empty database;\nwithout it a strong password is generated and printed once.")
+			fmt.Fprintln(m.stderr, "\nMQTT: by default an embedded broker listens on --mqtt-addr (displays log in with their ID\nand token). --broker uses an external broker (Mosquitto, NATS) instead; --mqtt-addr off\n(or \"\") with no --broker runs without MQTT (players then poll the state over HTTP).")
 		}
 	}
 	if err := f.Parse(args); err != nil {
 		return err
 	}
+	c.MQTTAddr, c.MQTTWSAddr = listenerOff(c.MQTTAddr), listenerOff(c.MQTTWSAddr)
 	logger, err := newLogger(m.stderr, c.LogLevel, c.LogFormat)
 	if err != nil {
 		return err
@@ -181,13 +200,43 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.library = lib
 
+	displaySvc := displays.NewService(m.db, displays.Config{})
+	m.displays = displaySvc
+	m.playlists = playlists.NewService(m.db, m.db, playlists.Config{})
+	m.schedules = schedules.NewService(m.db, schedules.Config{})
+	states := desired.NewBuilder(m.db, lib, admin.URLs{}, desired.Config{})
+	mc, err := m.startBroker(displaySvc)
+	if err != nil {
+		return err
+	}
+	fl, err := fleet.New(fleet.Config{
+		Store:  m.db,
+		States: states,
+		Auth:   authSvc,
+		MQTT:   mc,
+		Topics: mqtt.Topics{Prefix: c.MQTTPrefix},
+		Logger: m.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	m.fleet = fl
+	if err := fl.Start(ctx); err != nil {
+		return err
+	}
+
 	srv, err := admin.NewServer(admin.Config{
 		Library:        lib,
 		Auth:           authSvc,
-		Playlists:      playlists.NewService(m.db, m.db, playlists.Config{}),
-		Displays:       displays.NewService(m.db, displays.Config{}),
-		Schedules:      schedules.NewService(m.db, schedules.Config{}),
-		States:         desired.NewBuilder(m.db, lib, admin.URLs{}, desired.Config{}),
+		Playlists:      m.playlists,
+		Displays:       displaySvc,
+		Schedules:      m.schedules,
+		States:         states,
+		Changes:        fl,
+		Commands:       fleetAPI{fl},
+		Plays:          fleetAPI{fl},
+		Statuses:       fleetAPI{fl},
+		Players:        m.db,
 		Ready:          m.db.Ping,
 		Logger:         m.Logger,
 		MaxUploadBytes: max(c.MaxImageBytes, c.MaxVideoBytes) + 1<<20,
@@ -216,7 +265,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	m.Logger.Info("marquee serving", "version", Version(), "http", ln.Addr().String(),
-		"db", m.db.Dialect(), "data_dir", c.DataDir)
+		"mqtt", m.MQTTAddr(), "db", m.db.Dialect(), "data_dir", c.DataDir)
 	return nil
 }
 
@@ -252,8 +301,9 @@ func suggestPort(addr string) string {
 	return strconv.Itoa(n + 1)
 }
 
-// Close stops the HTTP server (draining requests until ctx ends), the media
-// library and the store. It is safe to call more than once.
+// Close stops, in order, the HTTP server (draining requests until ctx
+// ends), the fleet service (its jobs and MQTT client), the embedded broker,
+// the media library and the store. It is safe to call more than once.
 func (m *Main) Close(ctx context.Context) error {
 	if m.closed {
 		return nil
@@ -266,6 +316,16 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 	}
 	m.wg.Wait()
+	if m.fleet != nil {
+		if err := m.fleet.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("fleet: %w", err))
+		}
+	}
+	if m.broker != nil {
+		if err := m.broker.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt broker: %w", err))
+		}
+	}
 	if m.library != nil {
 		if err := m.library.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("media library: %w", err))
@@ -277,4 +337,42 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// fleetAPI adapts the fleet service to the admin server's interfaces:
+// admin does not import fleet, so it declares types with the same fields,
+// and these conversions are checked by the compiler.
+type fleetAPI struct{ f *fleet.Service }
+
+var (
+	_ admin.Commands = fleetAPI{}
+	_ admin.Plays    = fleetAPI{}
+	_ admin.Statuses = fleetAPI{}
+)
+
+func (a fleetAPI) SendCommand(ctx context.Context, displayID, typ string, args map[string]string, userID string) (*admin.Command, error) {
+	c, err := a.f.SendCommand(ctx, displayID, typ, args, userID)
+	return (*admin.Command)(c), err
+}
+
+func (a fleetAPI) ListCommands(ctx context.Context, displayID string, limit int, cursor string) ([]*admin.Command, string, error) {
+	cs, next, err := a.f.ListCommands(ctx, displayID, limit, cursor)
+	out := make([]*admin.Command, len(cs))
+	for i, c := range cs {
+		out[i] = (*admin.Command)(c)
+	}
+	return out, next, err
+}
+
+func (a fleetAPI) FindPlays(ctx context.Context, f admin.PlayFilter) ([]marquee.Play, string, error) {
+	return a.f.FindPlays(ctx, fleet.PlayFilter(f))
+}
+
+func (a fleetAPI) DisplayStatuses(ctx context.Context, ids []string) (map[string]*admin.DisplayStatus, error) {
+	sts, err := a.f.DisplayStatuses(ctx, ids)
+	out := make(map[string]*admin.DisplayStatus, len(sts))
+	for id, st := range sts {
+		out[id] = (*admin.DisplayStatus)(st)
+	}
+	return out, err
 }
