@@ -19,7 +19,8 @@ import (
 const usage = `marquee — digital signage scheduler for LED screens
 
 Usage:
-  marquee serve   [flags]   run the server (admin API, media library)
+  marquee demo    [flags]   run the server with sample content and three simulated screens
+  marquee serve   [flags]   run the server (admin API, media library, MQTT broker)
   marquee migrate [flags]   apply pending database migrations and exit
   marquee version           print the version and exit
 
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		err = runServe(ctx, rest, stdout, stderr, getenv)
+	case "demo":
+		err = runDemo(ctx, rest, stdout, stderr, getenv)
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-version":
