@@ -4,7 +4,9 @@ package admin
 // and schedules made through the API, so that the displays it affects get
 // their new desired state (package fleet publishes it over MQTT). Notify
 // must return at once. kind is desired.ChangeMedia, ChangePlaylist,
-// ChangeSchedule or ChangeDisplay.
+// ChangeSchedule, ChangeDisplay, or TokenRotated (a display's credential
+// changed: whoever holds connections made with the old one should drop
+// them).
 type Changes interface {
 	Notify(kind, id string)
 }
@@ -15,3 +17,6 @@ func (s *Server) notify(kind, id string) {
 		s.changes.Notify(kind, id)
 	}
 }
+
+// TokenRotated is the change kind of a display token rotation.
+const TokenRotated = "display-token"

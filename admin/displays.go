@@ -120,5 +120,6 @@ func (s *Server) handleRotateDisplayToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.notify(TokenRotated, c.Param("id"))
 	return c.JSON(http.StatusOK, tokenResponse{Token: token})
 }

@@ -28,6 +28,11 @@ type Config struct {
 	// broker off. MQTTWSAddr adds an MQTT-over-WebSocket listener.
 	MQTTAddr   string
 	MQTTWSAddr string
+	// MQTTTLSAddr adds an MQTT-over-TLS listener (needs TLSCert and TLSKey).
+	MQTTTLSAddr string
+	// TLSCert and TLSKey (PEM files), when both set, make the HTTP server
+	// speak HTTPS and enable the MQTT TLS listener.
+	TLSCert, TLSKey string
 	// Broker is the URL of an external broker (tcp://mosquitto:1883); when
 	// set the embedded broker is not started and the server logs in with
 	// BrokerUsername and BrokerPassword.

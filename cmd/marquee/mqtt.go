@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net"
 	"strings"
 
+	"github.com/marquee-signage/marquee/admin"
 	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/mqtt"
 	"github.com/marquee-signage/marquee/mqtt/broker"
@@ -51,14 +53,24 @@ func (m *Main) startBroker(ds *displays.Service) (mqtt.Config, error) {
 		mc.BrokerURL, mc.Password = c.Broker, c.BrokerPassword
 		m.Logger.Info("using an external MQTT broker", "broker", redactURL(c.Broker), "username", c.BrokerUsername)
 		return mc, nil
-	case c.MQTTAddr == "" && c.MQTTWSAddr == "":
+	case c.MQTTAddr == "" && c.MQTTWSAddr == "" && c.MQTTTLSAddr == "":
 		m.Logger.Warn("MQTT is off (--mqtt-addr off and no --broker): displays get their state by polling HTTP only")
 		return mqtt.Config{}, nil
 	}
 	password := randomSecret()
+	var tlsConf *tls.Config
+	if c.MQTTTLSAddr != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return mqtt.Config{}, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	b, err := broker.New(broker.Config{
 		TCPAddr:        c.MQTTAddr,
 		WSAddr:         c.MQTTWSAddr,
+		TLSAddr:        c.MQTTTLSAddr,
+		TLSConfig:      tlsConf,
 		Topics:         mqtt.Topics{Prefix: c.MQTTPrefix},
 		Displays:       displayAuthenticator{ds},
 		ServerUsername: c.BrokerUsername,
@@ -72,10 +84,16 @@ func (m *Main) startBroker(ds *displays.Service) (mqtt.Config, error) {
 		return mqtt.Config{}, withEnvNames(err)
 	}
 	m.broker = b
-	if addr := b.Addr(); addr != "" {
-		mc.BrokerURL = "tcp://" + loopback(addr)
-	} else {
+	switch {
+	case b.Addr() != "":
+		mc.BrokerURL = "tcp://" + loopback(b.Addr())
+	case b.WSAddr() != "":
 		mc.BrokerURL = "ws://" + loopback(b.WSAddr()) + "/mqtt"
+	default:
+		// Only the TLS listener: the server dials its own broker over
+		// loopback, where the certificate's names need not match.
+		mc.BrokerURL = "ssl://" + loopback(b.TLSAddr())
+		mc.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // loopback to this process
 	}
 	mc.Password = password
 	return mc, nil
@@ -116,6 +134,7 @@ func loopback(addr string) string {
 var flagEnvs = map[string]string{
 	broker.TCPAddrFlag: "MARQUEE_MQTT_ADDR",
 	broker.WSAddrFlag:  "MARQUEE_MQTT_WS_ADDR",
+	broker.TLSAddrFlag: "MARQUEE_MQTT_TLS_ADDR",
 }
 
 // withEnvNames adds the environment variable to the flag the broker's
@@ -162,4 +181,20 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// changeRouter passes the admin API's change notifications on: token
+// rotations cut the display's live MQTT connection on the embedded broker
+// (the old token would otherwise stay connected until it reconnects);
+// everything else goes to fleet, which republishes affected states.
+type changeRouter struct{ m *Main }
+
+func (r changeRouter) Notify(kind, id string) {
+	if kind == admin.TokenRotated {
+		if r.m.broker != nil && r.m.broker.DisconnectDisplay(id) {
+			r.m.Logger.Info("disconnected a display whose token was rotated", "display", id)
+		}
+		return
+	}
+	r.m.fleet.Notify(kind, id)
 }

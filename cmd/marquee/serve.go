@@ -74,6 +74,9 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 		f.String(&c.LogFormat, "log-format", "MARQUEE_LOG_FORMAT", "text or json")
 		f.String(&c.MQTTAddr, "mqtt-addr", "MARQUEE_MQTT_ADDR", `embedded MQTT broker's TCP listen address; "" or off turns the embedded broker off`)
 		f.String(&c.MQTTWSAddr, "mqtt-ws-addr", "MARQUEE_MQTT_WS_ADDR", "embedded broker's MQTT-over-WebSocket listen address, e.g. :8083 (default: none)")
+		f.String(&c.MQTTTLSAddr, "mqtt-tls-addr", "MARQUEE_MQTT_TLS_ADDR", "embedded broker's MQTT-over-TLS listen address, e.g. :8883 (needs --tls-cert and --tls-key)")
+		f.String(&c.TLSCert, "tls-cert", "MARQUEE_TLS_CERT", "PEM certificate (chain) file: with --tls-key, HTTPS on --http-addr and TLS for --mqtt-tls-addr")
+		f.String(&c.TLSKey, "tls-key", "MARQUEE_TLS_KEY", "PEM private key file for --tls-cert")
 		f.String(&c.Broker, "broker", "MARQUEE_BROKER", "external MQTT broker URL, e.g. tcp://mosquitto:1883, used instead of the embedded one")
 		f.String(&c.BrokerUsername, "broker-username", "MARQUEE_BROKER_USERNAME", "the server's username on the external broker")
 		f.String(&c.BrokerPassword, "broker-password", "MARQUEE_BROKER_PASSWORD", "the server's password on the external broker (prefer the variable: flags show in ps)")
@@ -90,7 +93,13 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	c.MQTTAddr, c.MQTTWSAddr = listenerOff(c.MQTTAddr), listenerOff(c.MQTTWSAddr)
+	c.MQTTAddr, c.MQTTWSAddr, c.MQTTTLSAddr = listenerOff(c.MQTTAddr), listenerOff(c.MQTTWSAddr), listenerOff(c.MQTTTLSAddr)
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together: set both or neither")
+	}
+	if c.MQTTTLSAddr != "" && c.TLSCert == "" {
+		return fmt.Errorf("--mqtt-tls-addr %s needs --tls-cert and --tls-key", c.MQTTTLSAddr)
+	}
 	logger, err := newLogger(m.stderr, c.LogLevel, c.LogFormat)
 	if err != nil {
 		return err
@@ -232,7 +241,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Displays:       displaySvc,
 		Schedules:      m.schedules,
 		States:         states,
-		Changes:        fl,
+		Changes:        changeRouter{m},
 		Commands:       fleetAPI{fl},
 		Plays:          fleetAPI{fl},
 		Statuses:       fleetAPI{fl},
@@ -260,7 +269,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		if err := m.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if c.TLSCert != "" {
+			err = m.httpSrv.ServeTLS(ln, c.TLSCert, c.TLSKey)
+		} else {
+			err = m.httpSrv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
 		}
 	}()
