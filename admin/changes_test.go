@@ -61,7 +61,7 @@ func TestChangesNotified(t *testing.T) {
 	mustDecode(t, s.doJSON(http.MethodPut, "/api/v1/displays/"+d.ID, map[string]any{"name": "Lobby 2", "width": 192, "height": 96}), http.StatusOK, &map[string]any{})
 	expect("update display", desired.ChangeDisplay+" "+d.ID)
 	mustDecode(t, s.do(http.MethodPost, "/api/v1/displays/"+d.ID+"/token", nil, nil), http.StatusOK, &map[string]any{})
-	expect("rotate token")
+	expect("rotate token", admin.TokenRotated+" "+d.ID)
 	mustDecode(t, s.get("/api/v1/displays/"+d.ID+"/state"), http.StatusOK, &map[string]any{})
 	expect("read state")
 
