@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/marquee-signage/marquee/admin"
 	"github.com/marquee-signage/marquee/desired"
 )
 
