@@ -26,6 +26,27 @@ func RunACLSuite(t *testing.T, env Env) {
 	tp := env.Topics
 	a, b := env.A, env.B
 	ctx := context.Background()
+	// A long-lived broker (CI's, or a developer's) keeps the displays'
+	// persistent sessions from an earlier run; a message queued for such a
+	// session arrives without the retained flag. Start from clean sessions,
+	// as a newly installed player would.
+	for _, d := range []Credentials{a, b} {
+		cfg := env.DisplayConfig(d)
+		cfg.CleanSession = true
+		Connect(t, cfg).Close(ctx)
+	}
+	for _, topic := range []string{tp.State(a.ID), tp.State(b.ID), tp.Status(a.ID), tp.Status(b.ID)} {
+		srv := Connect(t, env.ServerConfig("suite-server-reset"))
+		publish0 := func() error {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return srv.Publish(pctx, mqtt.Message{Topic: topic, QoS: 1, Retained: true}) // clears a retained message
+		}
+		if err := publish0(); err != nil {
+			t.Fatalf("clear retained %s: %v", topic, err)
+		}
+		srv.Close(ctx)
+	}
 	publish := func(t *testing.T, c *mqtt.Client, topic, payload string, retained bool) {
 		t.Helper()
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
