@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runDemo(ctx, rest, stdout, stderr, getenv)
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout, stderr, getenv)
+	case "bench":
+		err = runBench(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "marquee", Version())
 	case "help", "-h", "--help", "-help":
