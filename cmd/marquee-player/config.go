@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/marquee-signage/marquee/internal/size"
 )
 
 // version is set at link time: -ldflags "-X main.version=v1.2.3".
@@ -91,14 +91,14 @@ func (f *envFlags) Duration(p *time.Duration, name, env, usage string) {
 
 func (f *envFlags) Bytes(p *int64, name, env, usage string) {
 	if v := f.getenv(env); v != "" {
-		n, err := parseBytes(v)
+		n, err := size.Parse(v)
 		if err != nil {
 			f.errs = append(f.errs, fmt.Errorf("$%s: %w", env, err))
 		}
 		*p = n
 	}
-	f.fs.Func(name, fmt.Sprintf("%s, e.g. 2GiB (default %s) ($%s)", usage, formatBytes(*p), env), func(s string) error {
-		n, err := parseBytes(s)
+	f.fs.Func(name, fmt.Sprintf("%s, e.g. 2GiB (default %s) ($%s)", usage, size.Format(*p), env), func(s string) error {
+		n, err := size.Parse(s)
 		if err != nil {
 			return err
 		}
@@ -119,43 +119,4 @@ func (f *envFlags) Parse(args []string) error {
 		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
 	}
 	return nil
-}
-
-var byteUnits = map[string]int64{
-	"": 1, "b": 1,
-	"k": 1 << 10, "kb": 1000, "kib": 1 << 10,
-	"m": 1 << 20, "mb": 1000 * 1000, "mib": 1 << 20,
-	"g": 1 << 30, "gb": 1000 * 1000 * 1000, "gib": 1 << 30,
-	"t": 1 << 40, "tb": 1000 * 1000 * 1000 * 1000, "tib": 1 << 40,
-}
-
-// parseBytes parses sizes such as "512", "64MiB", "1.5GB".
-func parseBytes(s string) (int64, error) {
-	t := strings.TrimSpace(strings.ToLower(s))
-	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
-	num, unit := t, ""
-	if i >= 0 {
-		num, unit = t[:i], strings.TrimSpace(t[i:])
-	}
-	mul, ok := byteUnits[unit]
-	if !ok || num == "" {
-		return 0, fmt.Errorf("%q is not a size (use e.g. 512MiB, 2GiB)", s)
-	}
-	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("%q is not a positive size", s)
-	}
-	return int64(v * float64(mul)), nil
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%dGiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return strconv.FormatInt(n, 10)
 }
