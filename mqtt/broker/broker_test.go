@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,8 +10,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -68,7 +72,9 @@ func startBroker(t *testing.T, cfg Config, before ...func(*Broker)) (*Broker, mq
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := b.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
+			var buf bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&buf, 2)
+			t.Errorf("Close: %v; goroutines:\n%s", err, buf.String())
 		}
 	})
 	return b, mqtttest.Env{
@@ -392,6 +398,64 @@ func TestCloseTwice(t *testing.T) {
 // TestMalformedInput sends garbage, a packet over the size limit and a
 // non-CONNECT first packet; the broker drops those connections and keeps
 // serving everyone else.
+// TestCloseWithAStalledReader: a subscriber that stops reading (a wedged
+// screen controller) leaves mochi blocked writing to it with the client's
+// lock held; Close must still finish promptly.
+func TestCloseWithAStalledReader(t *testing.T) {
+	t.Parallel()
+	b, err := New(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
+	str := func(s string) []byte { return append([]byte{byte(len(s) >> 8), byte(len(s))}, s...) }
+	packet := func(kind byte, body []byte) []byte {
+		return append([]byte{kind, byte(len(body)&0x7f | 0x80), byte(len(body) >> 7)}, body...) // two-byte remaining length
+	}
+	connect := append(str("MQTT"), 4, 0xC2, 0, 60) // 3.1.1, username+password+clean, keepalive 60 s
+	connect = append(connect, str("stalled-reader")...)
+	connect = append(connect, str(DefaultServerUsername)...)
+	connect = append(connect, str(serverPassword)...)
+	subscribe := append([]byte{0, 1}, str("stall/#")...)
+	subscribe = append(subscribe, 0)
+	if _, err := conn.Write(append(packet(0x10, connect), packet(0x82, subscribe)...)); err != nil {
+		t.Fatal(err)
+	}
+	ack := make([]byte, 9) // CONNACK (4) + SUBACK (5)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(conn, ack); err != nil || ack[0] != 0x20 || ack[3] != 0 || ack[4] != 0x90 {
+		t.Fatalf("CONNACK+SUBACK = % x, %v", ack, err)
+	}
+	// From here on the reader reads nothing. Publish until mochi's writes
+	// to it block (the socket buffers are full).
+	env := mqtttest.Env{URL: "tcp://" + b.Addr(), ServerUser: DefaultServerUsername, ServerPassword: serverPassword}
+	pub := mqtttest.Connect(t, env.ServerConfig("stall-publisher"))
+	payload := bytes.Repeat([]byte("x"), 64<<10)
+	for i := range 200 {
+		if err := pub.Publish(context.Background(), mqtt.Message{Topic: fmt.Sprintf("stall/%d", i), Payload: payload}); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := b.Close(ctx); err != nil {
+		t.Fatalf("Close with a stalled reader: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Close took %v with a stalled reader, want about %v", d, closeGrace)
+	}
+}
+
 func TestMalformedInput(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()

@@ -103,10 +103,17 @@ func (l *listener) untrack(c net.Conn) {
 	delete(l.conns, c)
 }
 
+// closeGrace bounds how long a client may take to receive its DISCONNECT
+// when the broker stops. mochi writes it without a deadline while holding
+// the client's lock, so a peer that has stopped reading (a wedged
+// controller, a full socket buffer) would otherwise stall Close for ever,
+// and with it every other client's goodbye.
+const closeGrace = 500 * time.Millisecond
+
 // Close stops accepting and disconnects the listener's clients (mochi
-// sends them a DISCONNECT), then closes every connection left, such as
-// those that have not sent their CONNECT yet: mochi's Close waits for all
-// of them.
+// sends them a DISCONNECT, each write bounded by closeGrace), then closes
+// every connection left, such as those that have not sent their CONNECT
+// yet: mochi's Close waits for all of them.
 func (l *listener) Close(closeClients listeners.CloseFn) {
 	if l.closed.CompareAndSwap(false, true) {
 		if l.ws != nil {
@@ -115,7 +122,22 @@ func (l *listener) Close(closeClients listeners.CloseFn) {
 			_ = l.ln.Close()
 		}
 	}
+	l.deadline(time.Now().Add(closeGrace))
 	closeClients(l.id)
+	l.closeConns()
+}
+
+// deadline sets a read and write deadline on every open connection.
+func (l *listener) deadline(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		_ = c.SetDeadline(t)
+	}
+}
+
+// closeConns closes every open connection.
+func (l *listener) closeConns() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for c := range l.conns {
