@@ -1,12 +1,14 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -115,4 +117,30 @@ func TestPanicIsJSON500(t *testing.T) {
 			t.Errorf("logs lack %s:\n%s", want, logs.String())
 		}
 	}
+}
+
+func TestSnakeJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		"MQTTClient": "mqtt_client", "BatchesDropped": "batches_dropped", "Fleet": "fleet",
+		"ACLDenials": "acl_denials", "HTTP2Conns": "http2_conns", "ID": "id", "UnknownDisplay": "unknown_display",
+	} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+	type inner struct{ Dropped uint64 }
+	v := struct {
+		Plays   inner
+		Broker  *inner
+		Missing *inner
+		hidden  int
+	}{Plays: inner{3}, Broker: &inner{5}}
+	got, err := json.Marshal(snakeJSON(reflect.ValueOf(v)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"broker":{"dropped":5},"missing":null,"plays":{"dropped":3}}`; string(got) != want {
+		t.Errorf("snakeJSON = %s, want %s", got, want)
+	}
+	_ = v.hidden
 }

@@ -70,6 +70,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, displaysPrefix + "/:id/commands", s.handleListCommands, false},
 
 		{http.MethodGet, playsPrefix, s.handleListPlays, false},
+		{http.MethodGet, apiPrefix + "/stats", s.handleStats, false},
 
 		// Player routes: public to requireAuth because requireDisplay
 		// admits them, with a display token instead of a user's.

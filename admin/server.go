@@ -50,6 +50,9 @@ type Config struct {
 	Plays    Plays
 	Statuses Statuses
 	Players  Players
+	// Stats, when set, returns the server's counters for GET
+	// /api/v1/stats (a struct of structs of numbers; see handleStats).
+	Stats func() any
 	// Now is the clock (nil: time.Now); tests inject one.
 	Now func() time.Time
 	// Ready reports whether the server can do its work (typically a store
@@ -82,6 +85,7 @@ type Server struct {
 	statuses  Statuses
 	players   Players
 	now       func() time.Time
+	stats     func() any
 	ready     func(ctx context.Context) error
 	logger    *slog.Logger
 	maxBody   int64
@@ -129,6 +133,7 @@ func NewServer(cfg Config) (*Server, error) {
 		statuses:  cfg.Statuses,
 		players:   cfg.Players,
 		now:       cfg.Now,
+		stats:     cfg.Stats,
 		ready:     cfg.Ready,
 		logger:    cfg.Logger,
 		maxBody:   cfg.MaxBodyBytes,

@@ -22,6 +22,7 @@ Usage:
   marquee demo    [flags]   run the server with sample content and three simulated screens
   marquee serve   [flags]   run the server (admin API, media library, MQTT broker)
   marquee migrate [flags]   apply pending database migrations and exit
+  marquee bench fleet [flags]  measure fan-out and ingest with N simulated players
   marquee version           print the version and exit
 
 Run 'marquee <command> --help' for the flags of a command. Every flag can also

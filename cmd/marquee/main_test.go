@@ -496,3 +496,25 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 		t.Fatalf("no shutdown log line:\n%s", logs.String())
 	}
 }
+
+// TestUsageListsEveryCommand: every subcommand run dispatches appears in
+// the top-level usage.
+func TestUsageListsEveryCommand(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"help"}, &stdout, &stderr, envMap()); code != 0 {
+		t.Fatalf("help: exit %d", code)
+	}
+	cases := regexp.MustCompile(`case "([a-z]+)":\n\t\terr = run`).FindAllStringSubmatch(string(src), -1)
+	if len(cases) < 4 {
+		t.Fatalf("found %d subcommands in main.go; the pattern is stale", len(cases))
+	}
+	for _, c := range cases {
+		if !strings.Contains(stdout.String(), "marquee "+c[1]+" ") {
+			t.Errorf("usage does not list %q:\n%s", c[1], stdout.String())
+		}
+	}
+}

@@ -246,6 +246,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Plays:          fleetAPI{fl},
 		Statuses:       fleetAPI{fl},
 		Players:        m.db,
+		Stats:          m.stats,
 		Ready:          m.db.Ping,
 		Logger:         m.Logger,
 		MaxUploadBytes: max(c.MaxImageBytes, c.MaxVideoBytes) + 1<<20,
@@ -352,6 +353,25 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ServerStats is what GET /api/v1/stats reports: the fleet service's
+// counters, its MQTT client's, and the embedded broker's (nil with an
+// external broker).
+type ServerStats struct {
+	Fleet      fleet.Stats
+	MQTTClient mqtt.Stats
+	Broker     *broker.Stats
+}
+
+// stats returns a snapshot of the server's counters.
+func (m *Main) stats() any {
+	st := ServerStats{Fleet: m.fleet.Stats(), MQTTClient: m.fleet.Client().Stats()}
+	if m.broker != nil {
+		bs := m.broker.Stats()
+		st.Broker = &bs
+	}
+	return st
 }
 
 // fleetAPI adapts the fleet service to the admin server's interfaces:
