@@ -91,3 +91,16 @@ func (s *Server) handleLogout(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
+
+// requirePermission admits a request only when the user that requireAuth
+// admitted holds p; otherwise 403.
+func requirePermission(p auth.Permission) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if u := currentUser(c); !u.Can(p) {
+				return marquee.Errorf(marquee.EFORBIDDEN, "your role may not do this (needs %s)", p)
+			}
+			return next(c)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
+	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/desired"
 )
 
@@ -26,69 +27,76 @@ type route struct {
 	method  string
 	path    string
 	handler echo.HandlerFunc
-	public  bool // reachable without a bearer token
+	// perm is the permission a user's role must hold (auth.Permission);
+	// permPublic marks the routes reachable without a user's token.
+	// Every route names one: register refuses an empty one.
+	perm auth.Permission
 }
+
+// permPublic marks a route that needs no user token: health checks, login,
+// and the player routes (requireDisplay admits those with a display token).
+const permPublic auth.Permission = "public"
 
 // routes is the route table: the only place where routes are defined.
 func (s *Server) routes() []route {
 	rs := []route{
-		{http.MethodGet, "/healthz", s.handleHealthz, true},
-		{http.MethodGet, "/readyz", s.handleReadyz, true},
+		{http.MethodGet, "/healthz", s.handleHealthz, permPublic},
+		{http.MethodGet, "/readyz", s.handleReadyz, permPublic},
 
-		{http.MethodPost, apiPrefix + "/auth/login", s.handleLogin, true},
-		{http.MethodPost, apiPrefix + "/auth/logout", s.handleLogout, false},
+		{http.MethodPost, apiPrefix + "/auth/login", s.handleLogin, permPublic},
+		{http.MethodPost, apiPrefix + "/auth/logout", s.handleLogout, auth.PermSelf},
 
-		{http.MethodGet, mediaPrefix, s.handleListMedia, false},
-		{http.MethodPost, mediaPrefix, s.handleUploadMedia, false},
-		{http.MethodGet, mediaPrefix + "/:id", s.handleGetMedia, false},
-		{http.MethodPatch, mediaPrefix + "/:id", s.handleUpdateMedia, false},
-		{http.MethodDelete, mediaPrefix + "/:id", s.handleDeleteMedia, false},
-		{http.MethodGet, mediaPrefix + "/:id/content", s.handleMediaContent, false},
-		{http.MethodHead, mediaPrefix + "/:id/content", s.handleMediaContent, false},
-		{http.MethodGet, mediaPrefix + "/:id/rendition", s.handleMediaRendition, false},
-		{http.MethodHead, mediaPrefix + "/:id/rendition", s.handleMediaRendition, false},
-		{http.MethodGet, mediaPrefix + "/:id/thumbnail", s.handleMediaThumbnail, false},
-		{http.MethodHead, mediaPrefix + "/:id/thumbnail", s.handleMediaThumbnail, false},
+		{http.MethodGet, mediaPrefix, s.handleListMedia, auth.PermRead},
+		{http.MethodPost, mediaPrefix, s.handleUploadMedia, auth.PermContentWrite},
+		{http.MethodGet, mediaPrefix + "/:id", s.handleGetMedia, auth.PermRead},
+		{http.MethodPatch, mediaPrefix + "/:id", s.handleUpdateMedia, auth.PermContentWrite},
+		{http.MethodDelete, mediaPrefix + "/:id", s.handleDeleteMedia, auth.PermContentWrite},
+		{http.MethodGet, mediaPrefix + "/:id/content", s.handleMediaContent, auth.PermRead},
+		{http.MethodHead, mediaPrefix + "/:id/content", s.handleMediaContent, auth.PermRead},
+		{http.MethodGet, mediaPrefix + "/:id/rendition", s.handleMediaRendition, auth.PermRead},
+		{http.MethodHead, mediaPrefix + "/:id/rendition", s.handleMediaRendition, auth.PermRead},
+		{http.MethodGet, mediaPrefix + "/:id/thumbnail", s.handleMediaThumbnail, auth.PermRead},
+		{http.MethodHead, mediaPrefix + "/:id/thumbnail", s.handleMediaThumbnail, auth.PermRead},
 
-		{http.MethodGet, playlistsPrefix, s.handleListPlaylists, false},
-		{http.MethodPost, playlistsPrefix, s.handleCreatePlaylist, false},
-		{http.MethodGet, playlistsPrefix + "/:id", s.handleGetPlaylist, false},
-		{http.MethodPut, playlistsPrefix + "/:id", s.handleUpdatePlaylist, false},
-		{http.MethodDelete, playlistsPrefix + "/:id", s.handleDeletePlaylist, false},
-		{http.MethodGet, playlistsPrefix + "/:id/revisions", s.handleListPlaylistRevisions, false},
-		{http.MethodGet, playlistsPrefix + "/:id/revisions/:rev", s.handleGetPlaylistRevision, false},
+		{http.MethodGet, playlistsPrefix, s.handleListPlaylists, auth.PermRead},
+		{http.MethodPost, playlistsPrefix, s.handleCreatePlaylist, auth.PermContentWrite},
+		{http.MethodGet, playlistsPrefix + "/:id", s.handleGetPlaylist, auth.PermRead},
+		{http.MethodPut, playlistsPrefix + "/:id", s.handleUpdatePlaylist, auth.PermContentWrite},
+		{http.MethodDelete, playlistsPrefix + "/:id", s.handleDeletePlaylist, auth.PermContentWrite},
+		{http.MethodGet, playlistsPrefix + "/:id/revisions", s.handleListPlaylistRevisions, auth.PermRead},
+		{http.MethodGet, playlistsPrefix + "/:id/revisions/:rev", s.handleGetPlaylistRevision, auth.PermRead},
 
-		{http.MethodGet, displaysPrefix, s.handleListDisplays, false},
-		{http.MethodPost, displaysPrefix, s.handleCreateDisplay, false},
-		{http.MethodGet, displaysPrefix + "/:id", s.handleGetDisplay, false},
-		{http.MethodPut, displaysPrefix + "/:id", s.handleUpdateDisplay, false},
-		{http.MethodDelete, displaysPrefix + "/:id", s.handleDeleteDisplay, false},
-		{http.MethodPost, displaysPrefix + "/:id/token", s.handleRotateDisplayToken, false},
-		{http.MethodGet, displaysPrefix + "/:id/state", s.handleDisplayState, false},
-		{http.MethodGet, displaysPrefix + "/:id/timeline", s.handleDisplayTimeline, false},
-		{http.MethodPost, displaysPrefix + "/:id/commands", s.handleSendCommand, false},
-		{http.MethodGet, displaysPrefix + "/:id/commands", s.handleListCommands, false},
+		{http.MethodGet, displaysPrefix, s.handleListDisplays, auth.PermRead},
+		{http.MethodPost, displaysPrefix, s.handleCreateDisplay, auth.PermDisplayManage},
+		{http.MethodGet, displaysPrefix + "/:id", s.handleGetDisplay, auth.PermRead},
+		{http.MethodPut, displaysPrefix + "/:id", s.handleUpdateDisplay, auth.PermDisplayManage},
+		{http.MethodDelete, displaysPrefix + "/:id", s.handleDeleteDisplay, auth.PermDisplayManage},
+		{http.MethodPost, displaysPrefix + "/:id/token", s.handleRotateDisplayToken, auth.PermDisplayManage},
+		{http.MethodGet, displaysPrefix + "/:id/state", s.handleDisplayState, auth.PermRead},
+		{http.MethodGet, displaysPrefix + "/:id/timeline", s.handleDisplayTimeline, auth.PermRead},
+		{http.MethodPost, displaysPrefix + "/:id/commands", s.handleSendCommand, auth.PermDisplayManage},
+		{http.MethodGet, displaysPrefix + "/:id/commands", s.handleListCommands, auth.PermRead},
 
-		{http.MethodGet, playsPrefix, s.handleListPlays, false},
-		{http.MethodGet, apiPrefix + "/stats", s.handleStats, false},
+		{http.MethodGet, playsPrefix, s.handleListPlays, auth.PermRead},
+		{http.MethodGet, apiPrefix + "/stats", s.handleStats, auth.PermRead},
 
 		// Player routes: public to requireAuth because requireDisplay
 		// admits them, with a display token instead of a user's.
-		{http.MethodGet, playerPrefix + "/state", s.requireDisplay(s.handlePlayerState), true},
-		{http.MethodGet, playerPrefix + "/media/:id/content", s.requireDisplay(s.handlePlayerContent), true},
-		{http.MethodHead, playerPrefix + "/media/:id/content", s.requireDisplay(s.handlePlayerContent), true},
-		{http.MethodGet, playerPrefix + "/media/:id/rendition", s.requireDisplay(s.handlePlayerRendition), true},
-		{http.MethodHead, playerPrefix + "/media/:id/rendition", s.requireDisplay(s.handlePlayerRendition), true},
+		{http.MethodGet, playerPrefix + "/state", s.requireDisplay(s.handlePlayerState), permPublic},
+		{http.MethodGet, playerPrefix + "/media/:id/content", s.requireDisplay(s.handlePlayerContent), permPublic},
+		{http.MethodHead, playerPrefix + "/media/:id/content", s.requireDisplay(s.handlePlayerContent), permPublic},
+		{http.MethodGet, playerPrefix + "/media/:id/rendition", s.requireDisplay(s.handlePlayerRendition), permPublic},
+		{http.MethodHead, playerPrefix + "/media/:id/rendition", s.requireDisplay(s.handlePlayerRendition), permPublic},
 
-		{http.MethodGet, schedulesPrefix, s.handleListSchedules, false},
-		{http.MethodPost, schedulesPrefix, s.handleCreateSchedule, false},
-		{http.MethodPost, schedulesPrefix + "/check", s.handleCheckSchedule, false},
-		{http.MethodGet, schedulesPrefix + "/:id", s.handleGetSchedule, false},
-		{http.MethodPut, schedulesPrefix + "/:id", s.handleUpdateSchedule, false},
-		{http.MethodDelete, schedulesPrefix + "/:id", s.handleDeleteSchedule, false},
+		{http.MethodGet, schedulesPrefix, s.handleListSchedules, auth.PermRead},
+		{http.MethodPost, schedulesPrefix, s.handleCreateSchedule, auth.PermScheduleWrite},
+		{http.MethodPost, schedulesPrefix + "/check", s.handleCheckSchedule, auth.PermRead},
+		{http.MethodGet, schedulesPrefix + "/:id", s.handleGetSchedule, auth.PermRead},
+		{http.MethodPut, schedulesPrefix + "/:id", s.handleUpdateSchedule, auth.PermScheduleWrite},
+		{http.MethodDelete, schedulesPrefix + "/:id", s.handleDeleteSchedule, auth.PermScheduleWrite},
 	}
 	if s.testHook != nil {
-		rs = append(rs, route{http.MethodGet, "/_test/hook", s.testHook, true})
+		rs = append(rs, route{http.MethodGet, "/_test/hook", s.testHook, permPublic})
 	}
 	return rs
 }
@@ -98,8 +106,12 @@ func (s *Server) routes() []route {
 func (s *Server) register(e *echo.Echo) {
 	for _, r := range s.routes() {
 		var mw []echo.MiddlewareFunc
-		if !r.public {
-			mw = append(mw, s.requireAuth)
+		switch r.perm {
+		case permPublic:
+		case "":
+			panic("admin: route " + r.method + " " + r.path + " names no permission")
+		default:
+			mw = append(mw, s.requireAuth, requirePermission(r.perm))
 		}
 		e.Add(r.method, r.path, r.handler, mw...)
 	}
