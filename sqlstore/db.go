@@ -38,6 +38,9 @@ type DB struct {
 	read *sql.DB
 	// now stamps rows whose caller left a time unset.
 	now func() time.Time
+	// stmts keeps the statements of exec, query and queryRow prepared
+	// (see stmtcache.go); nil (PostgreSQL) turns that off.
+	stmts *stmtCache
 }
 
 // querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
@@ -122,7 +125,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, marquee.WrapError(marquee.EUNAVAILABLE, err, "cannot open the database")
 	}
-	return &DB{d: sqliteDialect, write: write, read: read, now: time.Now}, nil
+	return &DB{d: sqliteDialect, write: write, read: read, now: time.Now,
+		stmts: stmtCacheFor(sqliteDialect)}, nil
 }
 
 // openPostgres opens a pgx-backed pool.
@@ -140,7 +144,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, marquee.WrapError(marquee.EUNAVAILABLE, err, "cannot connect to PostgreSQL")
 	}
-	return &DB{d: postgresDialect, write: pool, read: pool, now: time.Now}, nil
+	return &DB{d: postgresDialect, write: pool, read: pool, now: time.Now,
+		stmts: stmtCacheFor(postgresDialect)}, nil
 }
 
 // Dialect returns "sqlite" or "postgres".
@@ -159,14 +164,18 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pools. It waits for nothing: callers stop using the DB
-// first.
+// Close closes the prepared statements and the pools. It waits only for
+// the statement cache's goroutine (canceling a prepare under way): callers
+// stop using the DB first.
 func (db *DB) Close() error {
-	var err error
-	if db.read != db.write {
-		err = db.read.Close()
+	var errs []error
+	if db.stmts != nil {
+		errs = append(errs, db.stmts.close())
 	}
-	return errors.Join(err, db.write.Close())
+	if db.read != db.write {
+		errs = append(errs, db.read.Close())
+	}
+	return errors.Join(append(errs, db.write.Close())...)
 }
 
 // SQL returns the pool that writes (for SQLite, its single connection),
@@ -181,6 +190,8 @@ func (db *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	db.stmts.track(tx, db.write)
+	defer db.stmts.untrack(tx)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -198,21 +209,55 @@ func (db *DB) withReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	db.stmts.track(tx, db.read)
+	defer db.stmts.untrack(tx)
 	defer tx.Rollback() // read-only: ending it is all that is needed
 	return fn(tx)
 }
 
-// exec, query and queryRow rebind query for the dialect.
+// exec, query and queryRow run query, rebound for the dialect, through q:
+// a pool of db, a transaction of withTx or withReadTx (or any querier, run
+// unprepared). A query run often runs as a statement prepared once (see
+// stmtcache.go); in a transaction, its rows must be closed before the same
+// query runs again in that transaction.
 func (db *DB) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
-	return q.ExecContext(ctx, db.d.rebind(query), args...)
+	e, tx := db.stmt(q, query)
+	if e == nil {
+		return q.ExecContext(ctx, db.d.rebind(query), args...)
+	}
+	defer db.stmts.release(e)
+	if tx == nil {
+		return e.stmt.ExecContext(ctx, args...)
+	}
+	s := tx.StmtContext(ctx, e.stmt)
+	defer s.Close()
+	return s.ExecContext(ctx, args...)
 }
 
+// query's rows keep their statement open after release until they are
+// closed; a statement borrowed by a transaction is closed when it ends.
 func (db *DB) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
-	return q.QueryContext(ctx, db.d.rebind(query), args...)
+	e, tx := db.stmt(q, query)
+	if e == nil {
+		return q.QueryContext(ctx, db.d.rebind(query), args...)
+	}
+	defer db.stmts.release(e)
+	if tx == nil {
+		return e.stmt.QueryContext(ctx, args...)
+	}
+	return tx.StmtContext(ctx, e.stmt).QueryContext(ctx, args...)
 }
 
 func (db *DB) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
-	return q.QueryRowContext(ctx, db.d.rebind(query), args...)
+	e, tx := db.stmt(q, query)
+	if e == nil {
+		return q.QueryRowContext(ctx, db.d.rebind(query), args...)
+	}
+	defer db.stmts.release(e)
+	if tx == nil {
+		return e.stmt.QueryRowContext(ctx, args...)
+	}
+	return tx.StmtContext(ctx, e.stmt).QueryRowContext(ctx, args...)
 }
 
 // toMS and fromMS convert between time.Time and the stored form: unix

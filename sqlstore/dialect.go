@@ -44,6 +44,9 @@ type dialect struct {
 	// forUpdate ends a SELECT in a write transaction that must lock the
 	// rows it reads until the transaction ends (read, decide, write).
 	forUpdate string
+	// cacheStmts has exec, query and queryRow run the queries they see
+	// often as statements prepared once (stmtcache.go).
+	cacheStmts bool
 }
 
 var (
@@ -57,6 +60,10 @@ var (
 		// Write transactions begin IMMEDIATE on the one write connection:
 		// they never overlap, so reading in one needs no row lock.
 		forUpdate: "",
+		// The driver parses a query each time it runs unprepared; a
+		// prepared statement is recompiled by SQLite itself when the
+		// schema changes.
+		cacheStmts: true,
 	}
 	postgresDialect = &dialect{
 		name:     dialectPostgres,
@@ -69,6 +76,13 @@ var (
 		lockMigrations: `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(migrationLockKey, 10) + `)`,
 		readTx:         &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 		forUpdate:      ` FOR UPDATE`,
+		// pgx already keeps each query it runs prepared on its connection
+		// (QueryExecModeCacheStatement, its default), so the server parses
+		// it once per connection either way; and pgx drops such a statement
+		// when it fails, as it does once after a schema change made
+		// elsewhere ("cached plan must not change result type"), where a
+		// *sql.Stmt would fail until evicted.
+		cacheStmts: false,
 	}
 )
 
