@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/mqtt"
 )
 
@@ -47,7 +48,8 @@ func init() {
 	register(feature{
 		name: "plays",
 		subscriptions: func(s *Service) []subscription {
-			return []subscription{{filter: s.topics.AllDisplays(mqtt.KindPlays), qos: 1, handler: s.handlePlays}}
+			return []subscription{{filter: s.topics.AllDisplays(mqtt.KindPlays), qos: 1, handler: s.handlePlays,
+				queue: mqtt.Queue{Name: PlaysQueue, Workers: mqtt.DefaultHandlerWorkers, Size: mqtt.DefaultHandlerQueue}}}
 		},
 		start: func(s *Service, _ context.Context) error {
 			s.plays.init()
@@ -57,6 +59,11 @@ func init() {
 		},
 	})
 }
+
+// PlaysQueue names the MQTT client's handler queue of play batches (see
+// Stats.Queues): its own, so that statuses and command results, on the
+// default queue, can neither fill it nor hold its workers.
+const PlaysQueue = "plays"
 
 // Ingest limits.
 const (
@@ -106,6 +113,10 @@ type PlayFilter struct {
 	From, To   time.Time
 	Limit      int // 1..500; 0 means 50
 	Cursor     string
+	// Within keeps the plays of the displays of this organisation and
+	// those below it (plays of a deleted display are then left out); ""
+	// means every display. FindPlays sets it from the actor's scope.
+	Within string
 }
 
 // PlayStats count what became of uploaded plays.
@@ -129,11 +140,20 @@ type Stats struct {
 	Plays    PlayStats
 	Status   StatusStats
 	Commands CommandStats
+	// Queues are the MQTT client's handler queues, by name:
+	// mqtt.DefaultQueue (statuses and command results) and PlaysQueue,
+	// each with the messages it dropped because it was full. Nil without
+	// MQTT.
+	Queues map[string]mqtt.QueueStats
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Service) Stats() Stats {
-	return Stats{Plays: s.plays.stats(), Status: s.statuses.stats(), Commands: s.commands.stats()}
+	st := Stats{Plays: s.plays.stats(), Status: s.statusW.n.stats(), Commands: s.commands.stats()}
+	if s.client != nil {
+		st.Queues = s.client.Stats().Queues
+	}
+	return st
 }
 
 // playUnit is one accepted batch: its valid plays, the range of journal
@@ -629,13 +649,15 @@ func (s *Service) publishAcks() {
 	_ = g.Wait()
 }
 
-// FindPlays returns one page of the playback log matching f, newest first,
-// and the cursor of the next page ("" on the last). A malformed cursor, a
-// negative limit or To not after From is EINVALID.
+// FindPlays returns one page of the playback log of the displays in the
+// actor's scope (auth.ScopeFrom) matching f, newest first, and the cursor of
+// the next page ("" on the last); f.Within is replaced by the scope. A
+// malformed cursor, a negative limit or To not after From is EINVALID.
 func (s *Service) FindPlays(ctx context.Context, f PlayFilter) ([]marquee.Play, string, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
 		return nil, "", marquee.Errorf(marquee.EINVALID, "to must be after from")
 	}
+	f.Within = auth.ScopeFrom(ctx).Within()
 	plays, next, err := s.store.FindPlays(ctx, f)
 	if err != nil {
 		return nil, "", err

@@ -34,7 +34,11 @@ type Config struct {
 	// Auth, when set, has its expired sessions pruned hourly.
 	Auth *auth.Service
 	// MQTT configures the server's own client. The service sets OnConnect
-	// (and calls the one given here after its own work). An empty
+	// (and calls the one given here after its own work). HandlerWorkers and
+	// HandlerQueue size the client's default queue, which runs the handlers
+	// of statuses and command results; play batches have a queue of their
+	// own (mqtt.DefaultHandlerWorkers workers, mqtt.DefaultHandlerQueue
+	// messages), so a flood of statuses cannot crowd them out. An empty
 	// BrokerURL runs the service without MQTT: states are still rebuilt
 	// and pruned (players poll them over HTTP) and the jobs run, but
 	// nothing is published or subscribed.
@@ -54,6 +58,9 @@ type Config struct {
 	// Workers bounds the displays built and published at once; 0 means
 	// DefaultWorkers.
 	Workers int
+	// StatusFlush is the shortest time between two writes of the pending
+	// display statuses (see status.go); 0 means DefaultStatusFlush.
+	StatusFlush time.Duration
 
 	// Cron specs (robfig/cron syntax, "@every 1m" too) of the periodic
 	// jobs; "" means the default, "-" disables the job.
@@ -84,11 +91,12 @@ type Service struct {
 	workers  int
 	specs    map[string]string // job name → spec
 
-	jobs     *jobScheduler
-	pub      publisher
-	plays    playIngest      // ingest.go
-	statuses statusCounters  // status.go
-	commands commandCounters // commands.go
+	jobs        *jobScheduler
+	pub         publisher
+	plays       playIngest      // ingest.go
+	statusW     statusWriter    // status.go
+	statusFlush time.Duration   // status.go
+	commands    commandCounters // commands.go
 
 	// ctx lives from Start to Close; background work stops when it ends.
 	ctx    context.Context
@@ -111,15 +119,16 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("fleet: Config.States is required")
 	}
 	s := &Service{
-		store:    cfg.Store,
-		states:   cfg.States,
-		auth:     cfg.Auth,
-		topics:   cfg.Topics,
-		now:      cfg.Now,
-		logger:   cfg.Logger,
-		debounce: cfg.Debounce,
-		maxDelay: cfg.MaxDelay,
-		workers:  cfg.Workers,
+		store:       cfg.Store,
+		states:      cfg.States,
+		auth:        cfg.Auth,
+		topics:      cfg.Topics,
+		now:         cfg.Now,
+		logger:      cfg.Logger,
+		debounce:    cfg.Debounce,
+		maxDelay:    cfg.MaxDelay,
+		workers:     cfg.Workers,
+		statusFlush: cfg.StatusFlush,
 		specs: map[string]string{
 			jobPrune:    orDefault(cfg.PruneSchedule, DefaultPruneSchedule),
 			jobSweep:    orDefault(cfg.SweepSchedule, DefaultSweepSchedule),
@@ -141,6 +150,10 @@ func New(cfg Config) (*Service, error) {
 	if s.workers <= 0 {
 		s.workers = DefaultWorkers
 	}
+	if s.statusFlush <= 0 {
+		s.statusFlush = DefaultStatusFlush
+	}
+	s.statusW.wake = make(chan struct{}, 1)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pub.init()
 
@@ -206,7 +219,11 @@ func (s *Service) Start(ctx context.Context) error {
 			continue
 		}
 		for _, sub := range f.subscriptions(s) {
-			if err := s.client.Subscribe(ctx, sub.filter, sub.qos, sub.handler); err != nil {
+			var opts []mqtt.SubscribeOption
+			if sub.queue.Name != "" {
+				opts = append(opts, mqtt.OnQueue(sub.queue))
+			}
+			if err := s.client.Subscribe(ctx, sub.filter, sub.qos, sub.handler, opts...); err != nil {
 				return fmt.Errorf("fleet: subscribe %s: %w", sub.filter, err)
 			}
 		}
@@ -294,6 +311,9 @@ type subscription struct {
 	filter  string
 	qos     byte
 	handler mqtt.Handler
+	// queue, when named, is a handler queue of the subscription's own
+	// (mqtt.OnQueue); otherwise the handler runs on the default queue.
+	queue mqtt.Queue
 }
 
 // feature is one concern of the service, in its own file. Every hook is

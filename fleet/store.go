@@ -72,6 +72,13 @@ type StatusStore interface {
 	// status or none was stored; transition reports that. An unknown
 	// display is ENOTFOUND.
 	SaveDisplayStatus(ctx context.Context, st *DisplayStatus) (transition bool, err error)
+	// SaveDisplayStatuses applies saves in one transaction, in order, each
+	// as SaveDisplayStatus would — except that a status event is stamped
+	// with the save's EventAt (zero: Status.UpdatedAt) and that a display
+	// that does not exist is reported in the save's result (NotFound),
+	// not as an error. One display may appear more than once. The results
+	// match saves index by index; on error nothing is stored.
+	SaveDisplayStatuses(ctx context.Context, saves []StatusSave) ([]StatusSaved, error)
 	// FindDisplayStatuses returns the stored status of each of ids that
 	// has one, keyed by display ID.
 	FindDisplayStatuses(ctx context.Context, ids []string) (map[string]*DisplayStatus, error)

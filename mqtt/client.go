@@ -48,10 +48,12 @@ type Message struct {
 	Retained bool
 }
 
-// Handler handles one inbound message. Handlers run on the client's worker
-// goroutines, possibly concurrently with each other and out of arrival
-// order, even for one topic (use HandlerWorkers: 1 for strict order). They
-// must be idempotent: MQTT's QoS 1 delivers at least once, and every
+// Handler handles one inbound message. Handlers run on the worker
+// goroutines of their subscription's queue (see OnQueue), possibly
+// concurrently with each other and out of arrival order, even for one
+// topic (use HandlerWorkers: 1, or a queue of one worker, for strict order;
+// handlers on different queues keep no order between them). They must be
+// idempotent: MQTT's QoS 1 delivers at least once, and every
 // (re)subscription re-delivers retained messages. They must not modify
 // m.Payload, which other handlers of the same message share. ctx is
 // cancelled when Close begins. A panic is recovered and counted.
@@ -86,10 +88,14 @@ type Config struct {
 	// broker does not reconnect in lock-step.
 	MaxReconnectInterval time.Duration
 	TLSConfig            *tls.Config
-	HandlerWorkers       int // goroutines running handlers (0 → 4); never paho's router goroutine
-	// HandlerQueue bounds messages waiting for a worker (0 → 1024). When
-	// it is full a message is dropped and counted in Stats().Dropped: the
-	// network reader never blocks, so keepalive and other deliveries go on.
+	// HandlerWorkers are the goroutines running the handlers of the
+	// default queue (0 → 4); never paho's router goroutine.
+	HandlerWorkers int
+	// HandlerQueue bounds messages waiting for a worker of the default
+	// queue (0 → 1024). When it is full a message is dropped and counted in
+	// Stats().Dropped: the network reader never blocks, so keepalive and
+	// other deliveries go on. A subscription made with OnQueue has a queue
+	// and workers of its own instead.
 	HandlerQueue int
 	// MaxPayload is the largest payload handled (0 → 1 MiB); larger
 	// inbound payloads are dropped and counted (paho has no inbound limit).
@@ -107,19 +113,69 @@ type Config struct {
 
 // Stats are counters since New.
 type Stats struct {
-	Received          uint64 // messages received from the broker
-	Dropped           uint64 // dropped because the handler queue was full (or the client closing)
+	Received uint64 // messages received from the broker
+	// Dropped counts deliveries dropped because their handler queue was
+	// full (or the client closing), all queues together; Queues has them
+	// by queue. A message that matched subscriptions on two queues and was
+	// dropped by both counts twice.
+	Dropped           uint64
 	Oversized         uint64 // dropped because the payload exceeded MaxPayload
 	Unrouted          uint64 // matched no subscription (acknowledged and discarded)
 	HandlerPanics     uint64 // handler, OnConnect and OnConnectionLost panics recovered
 	Reconnects        uint64 // successful connections after the first
 	SubscribeRefusals uint64 // subscriptions the broker refused (SUBACK 0x80)
+	// Queues are the handler queues by name: DefaultQueue and every queue
+	// named by OnQueue.
+	Queues map[string]QueueStats
+}
+
+// DefaultQueue is the name of the handler queue of subscriptions made
+// without OnQueue, sized by Config.HandlerWorkers and Config.HandlerQueue.
+const DefaultQueue = "default"
+
+// Queue names and sizes a handler queue of its own (see OnQueue).
+type Queue struct {
+	Name    string // "" or DefaultQueue: the default queue (the sizes are then ignored)
+	Workers int    // goroutines running its handlers (0 → DefaultHandlerWorkers)
+	Size    int    // messages waiting for a worker, at most (0 → DefaultHandlerQueue)
+}
+
+// QueueStats describe one handler queue.
+type QueueStats struct {
+	Workers, Size int
+	Queued        int    // messages waiting now
+	Handled       uint64 // deliveries whose handlers ran
+	Dropped       uint64 // deliveries dropped: the queue was full, or the client closing
+}
+
+// SubscribeOption adjusts one subscription (Subscribe).
+type SubscribeOption func(*subscribeOptions)
+
+type subscribeOptions struct{ queue Queue }
+
+// OnQueue runs the subscription's handler on the named queue, with its own
+// workers and bound, so that a flood on other subscriptions can neither
+// fill its queue nor hold its workers (and a flood on it cannot starve the
+// others). The queue is made by the first subscription that names it, with
+// that subscription's sizes; later subscriptions naming it share it.
+func OnQueue(q Queue) SubscribeOption {
+	return func(o *subscribeOptions) { o.queue = q }
 }
 
 type subscription struct {
 	qos   byte
 	h     Handler
 	match string // the filter delivered topics match (without $share/{group}/)
+	q     *handlerQueue
+}
+
+// handlerQueue is one bounded queue and its workers.
+type handlerQueue struct {
+	name             string
+	workers, size    int
+	ch               chan delivery
+	running          bool // workers started
+	handled, dropped atomic.Uint64
 }
 
 type delivery struct {
@@ -137,7 +193,6 @@ type Client struct {
 	log   *slog.Logger
 	cli   paho.Client
 	store *resumeStore
-	queue chan delivery
 	// resumeBase is the store's count when the current connection attempt
 	// began; see resumeStore.
 	resumeBase atomic.Uint64
@@ -161,7 +216,8 @@ type Client struct {
 	workers sync.WaitGroup
 	bg      sync.WaitGroup // callbacks and paho calls made on behalf of callers
 
-	qMu     sync.RWMutex
+	qMu     sync.RWMutex // guards queues, the queues' running and qClosed; enqueueing holds it for reading
+	queues  map[string]*handlerQueue
 	qClosed bool
 
 	received, dropped, oversized, unrouted, panics, reconnects, refusals atomic.Uint64
@@ -176,7 +232,6 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:     cfg,
 		log:     cfg.Logger.With("broker", redactURL(cfg.BrokerURL), "client_id", cfg.ClientID),
-		queue:   make(chan delivery, cfg.HandlerQueue),
 		subs:    map[string]subscription{},
 		up:      make(chan struct{}),
 		down:    make(chan struct{}),
@@ -184,6 +239,8 @@ func New(cfg Config) (*Client, error) {
 		store:   newResumeStore(),
 	}
 	close(c.down) // not connected yet
+	c.queues = map[string]*handlerQueue{DefaultQueue: {name: DefaultQueue, workers: cfg.HandlerWorkers, size: cfg.HandlerQueue,
+		ch: make(chan delivery, cfg.HandlerQueue)}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.cli = paho.NewClient(c.pahoOptions())
 	return c, nil
@@ -291,10 +348,11 @@ func (c *Client) Start(ctx context.Context) error {
 	}
 	c.started = true
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	for range c.cfg.HandlerWorkers {
-		c.workers.Add(1)
-		go c.work()
+	c.qMu.Lock()
+	for _, q := range c.queues {
+		c.startWorkers(q)
 	}
+	c.qMu.Unlock()
 	c.cli.Connect() // never fails with ConnectRetry; progress is reported through the handlers
 	c.log.Debug("mqtt connecting")
 	return nil
@@ -344,16 +402,22 @@ func (c *Client) Connected() bool {
 // the last handler. A subscription the broker refuses is forgotten and
 // reported with code EFORBIDDEN. Every message is acknowledged once it is
 // queued for its handlers, so anything that must not be lost needs an
-// application-level acknowledgement.
-func (c *Client) Subscribe(ctx context.Context, filter string, qos byte, h Handler) error {
-	if !ValidFilter(filter) || qos > 2 || h == nil {
+// application-level acknowledgement. The handler runs on the default queue
+// unless an option (OnQueue) names another.
+func (c *Client) Subscribe(ctx context.Context, filter string, qos byte, h Handler, opts ...SubscribeOption) error {
+	var o subscribeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if !ValidFilter(filter) || qos > 2 || h == nil || o.queue.Workers < 0 || o.queue.Size < 0 {
 		return marquee.Errorf(marquee.EINVALID, "mqtt: subscription to %q (QoS %d) is not valid", filter, qos)
 	}
-	if c.isClosed() {
-		return ErrClosed
+	q, err := c.queue(o.queue)
+	if err != nil {
+		return err
 	}
 	c.subMu.Lock()
-	c.subs[filter] = subscription{qos: qos, h: h, match: deliveryFilter(filter)}
+	c.subs[filter] = subscription{qos: qos, h: h, match: deliveryFilter(filter), q: q}
 	c.subMu.Unlock()
 	if !c.Connected() {
 		return nil
@@ -406,6 +470,45 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 	return nil
 }
 
+// queue returns the handler queue spec names, making it (and starting its
+// workers once the client is started) when it is new; ErrClosed once
+// closed.
+func (c *Client) queue(spec Queue) (*handlerQueue, error) {
+	name := spec.Name
+	if name == "" {
+		name = DefaultQueue
+	}
+	c.lifeMu.Lock() // held so Start and Close see the queue whole
+	defer c.lifeMu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	c.qMu.Lock()
+	defer c.qMu.Unlock()
+	q := c.queues[name]
+	if q == nil {
+		q = &handlerQueue{name: name, workers: orDefault(spec.Workers, DefaultHandlerWorkers), size: orDefault(spec.Size, DefaultHandlerQueue)}
+		q.ch = make(chan delivery, q.size)
+		c.queues[name] = q
+	}
+	if c.started {
+		c.startWorkers(q)
+	}
+	return q, nil
+}
+
+// startWorkers starts q's workers unless they run; lifeMu and qMu held.
+func (c *Client) startWorkers(q *handlerQueue) {
+	if q.running {
+		return
+	}
+	q.running = true
+	for range q.workers {
+		c.workers.Add(1)
+		go c.work(q)
+	}
+}
+
 // call runs f (a paho call that may block for up to ConnectTimeout while
 // paho queues the packet) on a goroutine owned by the client, so the caller
 // waits no longer than ctx.
@@ -440,7 +543,15 @@ func waitToken(ctx context.Context, tok paho.Token, down <-chan struct{}) error 
 
 // Stats returns a snapshot of the counters.
 func (c *Client) Stats() Stats {
+	c.qMu.RLock()
+	queues := make(map[string]QueueStats, len(c.queues))
+	for name, q := range c.queues {
+		queues[name] = QueueStats{Workers: q.workers, Size: q.size, Queued: len(q.ch),
+			Handled: q.handled.Load(), Dropped: q.dropped.Load()}
+	}
+	c.qMu.RUnlock()
 	return Stats{
+		Queues:            queues,
 		Received:          c.received.Load(),
 		Dropped:           c.dropped.Load(),
 		Oversized:         c.oversized.Load(),
@@ -479,7 +590,9 @@ func (c *Client) Close(ctx context.Context) error {
 	c.connMu.Unlock()
 	c.qMu.Lock()
 	c.qClosed = true
-	close(c.queue)
+	for _, q := range c.queues {
+		close(q.ch)
+	}
 	c.qMu.Unlock()
 
 	done := make(chan struct{})
@@ -674,7 +787,8 @@ func (c *Client) sleepJitter(attempt int) {
 }
 
 // onMessage is paho's default handler for every inbound message. It runs
-// on paho's router goroutine, so it only checks, routes and enqueues.
+// on paho's router goroutine, so it only checks, routes and enqueues: one
+// delivery per handler queue its matching subscriptions use.
 func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 	c.received.Add(1)
 	if n := len(pm.Payload()); n > c.cfg.MaxPayload {
@@ -683,43 +797,60 @@ func (c *Client) onMessage(_ paho.Client, pm paho.Message) {
 		return
 	}
 	m := Message{Topic: pm.Topic(), Payload: pm.Payload(), QoS: pm.Qos(), Retained: pm.Retained()}
-	var hs []Handler
+	type route struct {
+		q  *handlerQueue
+		hs []Handler
+	}
+	var routes []route // almost always one
 	c.subMu.Lock()
 	for _, s := range c.subs {
-		if MatchFilter(s.match, m.Topic) {
-			hs = append(hs, s.h)
+		if !MatchFilter(s.match, m.Topic) {
+			continue
 		}
+		i := 0
+		for i < len(routes) && routes[i].q != s.q {
+			i++
+		}
+		if i == len(routes) {
+			routes = append(routes, route{q: s.q})
+		}
+		routes[i].hs = append(routes[i].hs, s.h)
 	}
 	c.subMu.Unlock()
-	if len(hs) == 0 {
+	if len(routes) == 0 {
 		c.unrouted.Add(1)
 		c.log.Debug("mqtt: message matched no subscription", "topic", m.Topic)
 		return
 	}
 	c.qMu.RLock()
 	defer c.qMu.RUnlock()
-	if !c.qClosed {
-		select {
-		case c.queue <- delivery{m: m, hs: hs}:
-			return
-		default:
+	for _, r := range routes {
+		if !c.qClosed {
+			select {
+			case r.q.ch <- delivery{m: m, hs: r.hs}:
+				continue
+			default:
+			}
 		}
-	}
-	// Log the 1st, 2nd, 4th, 8th… drop: visible, never a flood.
-	if n := c.dropped.Add(1); n&(n-1) == 0 {
-		c.log.Warn("mqtt: handler queue full; message dropped", "topic", m.Topic, "dropped_total", n, "queue", c.cfg.HandlerQueue)
+		c.dropped.Add(1)
+		// Log the 1st, 2nd, 4th, 8th… drop of a queue: visible, never a flood.
+		if n := r.q.dropped.Add(1); n&(n-1) == 0 {
+			c.log.Warn("mqtt: handler queue full; message dropped", "topic", m.Topic, "queue", r.q.name,
+				"dropped_total", n, "size", r.q.size)
+		}
 	}
 }
 
-func (c *Client) work() {
+func (c *Client) work(q *handlerQueue) {
 	defer c.workers.Done()
-	for d := range c.queue {
+	for d := range q.ch {
 		if c.ctx.Err() != nil {
 			continue // closing: discard what is still queued
 		}
 		for _, h := range d.hs {
 			c.handle(h, d.m)
 		}
+		q.handled.Add(1)
 	}
 }
 

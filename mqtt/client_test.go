@@ -505,3 +505,89 @@ func TestSharedSubscription(t *testing.T) {
 		t.Fatalf("replicas got %d + %d messages, want %d in all", len(r1.Messages()), len(r2.Messages()), n)
 	}
 }
+
+// TestSeparateQueueNotStarved: the default queue's only worker is blocked
+// and its queue overflows under a flood; a subscription on a queue of its
+// own still gets every message, and each queue counts its own drops.
+func TestSeparateQueueNotStarved(t *testing.T) {
+	t.Parallel()
+	_, env, _ := newBroker(t, "127.0.0.1:0")
+	cfg := env.ServerConfig("server")
+	cfg.HandlerWorkers, cfg.HandlerQueue = 1, 2
+	srv := mqtttest.Connect(t, cfg)
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock()
+	subscribe(t, srv, tp.AllDisplays(mqtt.KindStatus), func(ctx context.Context, m mqtt.Message) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	})
+	plays := mqtttest.NewRecorder()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Subscribe(ctx, tp.AllDisplays(mqtt.KindPlays), 1, plays.Handle,
+		mqtt.OnQueue(mqtt.Queue{Name: "plays", Workers: 1, Size: 4})); err != nil {
+		t.Fatal(err)
+	}
+	// A queue without a name is the default one: it may be named again.
+	if err := srv.Subscribe(ctx, tp.AllDisplays(mqtt.KindCmdResult), 1, func(context.Context, mqtt.Message) {},
+		mqtt.OnQueue(mqtt.Queue{})); err != nil {
+		t.Fatal(err)
+	}
+
+	dsp := mqtttest.Connect(t, env.DisplayConfig(displayA))
+	const statuses, batches = 50, 10
+	for i := range statuses {
+		publish(t, dsp, tp.Status(displayA.ID), string(rune('a'+i%26)), false)
+		if i%(statuses/batches) == 0 {
+			publish(t, dsp, tp.Plays(displayA.ID), string(rune('0'+i/(statuses/batches))), false)
+		}
+	}
+	if got := len(plays.Wait(t, 5*time.Second, "the last plays batch", mqtttest.OnTopic(tp.Plays(displayA.ID), "9")).Payload); got != 1 {
+		t.Fatalf("payload of %d bytes", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Stats().Received < statuses+batches && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := srv.Stats()
+	if len(plays.Messages()) != batches {
+		t.Errorf("%d plays batches handled, want %d", len(plays.Messages()), batches)
+	}
+	def, pq := s.Queues[mqtt.DefaultQueue], s.Queues["plays"]
+	if def.Dropped < statuses-3 || pq.Dropped != 0 || s.Dropped != def.Dropped {
+		t.Errorf("stats %+v: want at least %d drops on the default queue, none on plays, Dropped the total", s, statuses-3)
+	}
+	if def.Workers != 1 || def.Size != 2 || pq.Workers != 1 || pq.Size != 4 || pq.Handled != batches {
+		t.Errorf("queues %+v", s.Queues)
+	}
+	if len(s.Queues) != 2 {
+		t.Errorf("queues %+v: want default and plays only", s.Queues)
+	}
+}
+
+// TestQueueMadeAfterStart: a queue first named after the client started
+// gets its workers at once.
+func TestQueueMadeAfterStart(t *testing.T) {
+	t.Parallel()
+	_, env, _ := newBroker(t, "127.0.0.1:0")
+	srv := mqtttest.Connect(t, env.ServerConfig("server"))
+	got := mqtttest.NewRecorder()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Subscribe(ctx, tp.AllDisplays(mqtt.KindPlays), 1, got.Handle, mqtt.OnQueue(mqtt.Queue{Name: "late"})); err != nil {
+		t.Fatal(err)
+	}
+	dsp := mqtttest.Connect(t, env.DisplayConfig(displayA))
+	publish(t, dsp, tp.Plays(displayA.ID), "x", false)
+	got.Wait(t, 5*time.Second, "the batch", mqtttest.OnTopic(tp.Plays(displayA.ID), "x"))
+	if q := srv.Stats().Queues["late"]; q.Workers != mqtt.DefaultHandlerWorkers || q.Size != mqtt.DefaultHandlerQueue {
+		t.Errorf("queue %+v: want the default sizes", q)
+	}
+	if err := srv.Subscribe(ctx, "x/y", 1, got.Handle, mqtt.OnQueue(mqtt.Queue{Name: "bad", Workers: -1})); marquee.ErrorCode(err) != marquee.EINVALID {
+		t.Errorf("negative workers: %v, want invalid", err)
+	}
+}

@@ -21,9 +21,11 @@
 //
 // Inbound messages are routed by the client itself to the handlers whose
 // filters match, through a bounded queue served by HandlerWorkers
-// goroutines; paho's network reader only enqueues, so a slow handler never
-// delays keepalive or other messages. When the queue is full the message is
-// dropped and counted (Stats). A message is acknowledged to the broker once
+// goroutines, or through a subscription's own named queue (Subscribe with
+// OnQueue), so that one kind of traffic cannot crowd out another; paho's
+// network reader only enqueues, so a slow handler never delays keepalive
+// or other messages. When a queue is full the message is dropped and
+// counted (Stats, per queue in Stats.Queues). A message is acknowledged to the broker once
 // it is queued, not once handled. Hence handlers must be idempotent and must
 // not assume order (QoS 1 is at-least-once; every subscription renewal
 // re-delivers retained messages; workers run concurrently), and whatever

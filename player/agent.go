@@ -48,7 +48,8 @@ type Agent struct {
 	closed      bool
 
 	wakeEngine chan struct{} // a new state or newly cached files
-	kickStatus chan struct{} // something in the status changed
+	kickStatus chan struct{} // what is on screen changed: a status, rate-limited (status.go)
+	statusNow  chan struct{} // a state applied or a connection: a status at once
 	kickUpload chan struct{} // a play was journaled, an ack arrived or the client connected
 	reconnects chan struct{} // uploader: resend everything unacknowledged
 
@@ -73,6 +74,7 @@ func NewAgent(cfg Config) (*Agent, error) {
 		httpc:      &http.Client{Timeout: 30 * time.Second},
 		wakeEngine: make(chan struct{}, 1),
 		kickStatus: make(chan struct{}, 1),
+		statusNow:  make(chan struct{}, 1),
 		kickUpload: make(chan struct{}, 1),
 		reconnects: make(chan struct{}, 1),
 	}
@@ -256,7 +258,7 @@ func (a *Agent) offerState(raw []byte, source string) error {
 	a.log.Info("state applied", "source", source, "revision", next.revision(),
 		"rules", len(next.state.Rules), "media", len(next.state.Media))
 	signal(a.wakeEngine)
-	signal(a.kickStatus)
+	signal(a.statusNow)
 	a.syncer.request(syncPlain)
 	return nil
 }

@@ -67,7 +67,7 @@ func (a *Agent) subscribe(ctx context.Context) error {
 
 func (a *Agent) onConnect(context.Context) {
 	a.log.Info("connected to broker")
-	signal(a.kickStatus)
+	signal(a.statusNow)
 	signal(a.reconnects)
 }
 

@@ -69,7 +69,9 @@
 // # Status
 //
 // The retained status (Topics.Status) is published on every connection,
-// every HeartbeatInterval and soon after a change (at most once a second):
+// on every state applied, every HeartbeatInterval and after a change of
+// what is on screen, at most once per 5 s (the latest one always goes out
+// at the end of those 5 s; see status.go):
 // online, what is on screen, the applied revision, cache bytes, free disk,
 // uptime, version and clock offset. The clock offset is the player's clock
 // minus the server's, from the Date header of the last state fetch: Date

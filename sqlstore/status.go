@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/marquee-signage/marquee"
@@ -24,66 +25,175 @@ const statusColumns = `display_id, online, last_seen, state_revision, current_js
 // current and keeps last_seen and the figures. An unknown display is
 // ENOTFOUND.
 func (db *DB) SaveDisplayStatus(ctx context.Context, st *fleet.DisplayStatus) (transition bool, err error) {
-	updated := toMS(db.stamp(st.UpdatedAt))
-	var current sql.NullString
-	if st.Current != nil {
-		b, err := json.Marshal(st.Current)
-		if err != nil {
-			return false, fmt.Errorf("encode current: %w", err)
-		}
-		current = sql.NullString{String: string(b), Valid: true}
+	res, err := db.SaveDisplayStatuses(ctx, []fleet.StatusSave{{Status: st}})
+	if err != nil {
+		return false, err
 	}
-	var lastSeen, offset sql.NullInt64
-	if st.LastSeen != nil {
-		lastSeen = sql.NullInt64{Int64: toMS(*st.LastSeen), Valid: true}
+	if res[0].NotFound {
+		return false, marquee.Errorf(marquee.ENOTFOUND, "display %q not found", st.DisplayID)
 	}
-	if st.ClockOffsetMS != nil {
-		offset = sql.NullInt64{Int64: *st.ClockOffsetMS, Valid: true}
-	}
+	return res[0].Transition, nil
+}
 
-	err = db.withTx(ctx, func(tx *sql.Tx) error {
-		var prev bool
-		err := db.queryRow(ctx, tx, `SELECT online FROM display_status WHERE display_id = ?`+db.d.forUpdate,
-			st.DisplayID).Scan(&prev)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			transition = true
-		case err != nil:
-			return err
-		default:
-			transition = prev != st.Online
+// SaveDisplayStatuses applies saves in one transaction, in order, each as
+// SaveDisplayStatus does, with the status event (on a transition) at the
+// save's EventAt (zero: the status's UpdatedAt, zero: now). Saves of a
+// display that does not exist store nothing and come back NotFound.
+//
+// It reads which displays exist and their stored online flags with one
+// query per 500 displays, then runs prepared statements per save. On
+// PostgreSQL the displays read are locked against deletion (FOR KEY SHARE)
+// and the status rows against other writers (FOR UPDATE) until the commit,
+// so the foreign key cannot fail halfway and a concurrent writer cannot
+// slip a transition in between; SQLite's write transactions never overlap.
+func (db *DB) SaveDisplayStatuses(ctx context.Context, saves []fleet.StatusSave) ([]fleet.StatusSaved, error) {
+	if len(saves) == 0 {
+		return nil, nil
+	}
+	type row struct {
+		updated, eventAt int64
+		current          sql.NullString
+		lastSeen, offset sql.NullInt64
+	}
+	rows := make([]row, len(saves))
+	ids := make([]string, 0, len(saves))
+	for i, sv := range saves {
+		st := sv.Status
+		r := &rows[i]
+		r.updated = toMS(db.stamp(st.UpdatedAt))
+		r.eventAt = r.updated
+		if !sv.EventAt.IsZero() {
+			r.eventAt = toMS(db.stamp(sv.EventAt))
 		}
-		if st.Online {
-			_, err = db.exec(ctx, tx, `INSERT INTO display_status (`+statusColumns+`)
+		if st.Current != nil {
+			b, err := json.Marshal(st.Current)
+			if err != nil {
+				return nil, fmt.Errorf("encode current of display %s: %w", st.DisplayID, err)
+			}
+			r.current = sql.NullString{String: string(b), Valid: true}
+		}
+		if st.LastSeen != nil {
+			r.lastSeen = sql.NullInt64{Int64: toMS(*st.LastSeen), Valid: true}
+		}
+		if st.ClockOffsetMS != nil {
+			r.offset = sql.NullInt64{Int64: *st.ClockOffsetMS, Valid: true}
+		}
+		ids = append(ids, st.DisplayID)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+
+	var out []fleet.StatusSaved
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		out = make([]fleet.StatusSaved, len(saves))
+		lockDisplays := ""
+		if db.d.name == dialectPostgres {
+			lockDisplays = ` FOR KEY SHARE`
+		}
+		known := make(map[string]bool, len(ids))
+		if err := db.scanIDs(ctx, tx, `SELECT id, true FROM displays WHERE id IN `, lockDisplays, ids,
+			func(id string, _ bool) { known[id] = true }); err != nil {
+			return err
+		}
+		online := make(map[string]bool, len(ids)) // display → stored online flag; absent: no status
+		if err := db.scanIDs(ctx, tx, `SELECT display_id, online FROM display_status WHERE display_id IN `, db.d.forUpdate, ids,
+			func(id string, on bool) { online[id] = on }); err != nil {
+			return err
+		}
+		var upOnline, upOffline, event *sql.Stmt
+		prepare := func(stmt **sql.Stmt, query string) error {
+			if *stmt != nil {
+				return nil
+			}
+			var err error
+			*stmt, err = tx.PrepareContext(ctx, db.d.rebind(query))
+			return err
+		}
+		defer func() {
+			for _, st := range []*sql.Stmt{upOnline, upOffline, event} {
+				if st != nil {
+					st.Close()
+				}
+			}
+		}()
+		for i, sv := range saves {
+			st, r := sv.Status, &rows[i]
+			if !known[st.DisplayID] {
+				out[i].NotFound = true
+				continue
+			}
+			prev, had := online[st.DisplayID]
+			out[i].Transition = !had || prev != st.Online
+			online[st.DisplayID] = st.Online
+			var err error
+			if st.Online {
+				if err = prepare(&upOnline, `INSERT INTO display_status (`+statusColumns+`)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (display_id) DO UPDATE SET online = excluded.online, last_seen = excluded.last_seen,
 					state_revision = excluded.state_revision, current_json = excluded.current_json,
 					version = excluded.version, cache_bytes = excluded.cache_bytes,
 					free_disk_bytes = excluded.free_disk_bytes, uptime_s = excluded.uptime_s,
-					clock_offset_ms = excluded.clock_offset_ms, updated_at = excluded.updated_at`,
-				st.DisplayID, true, lastSeen, st.StateRevision, current, st.Version, st.CacheBytes,
-				st.FreeDiskBytes, st.UptimeSeconds, offset, updated)
-		} else {
-			_, err = db.exec(ctx, tx, `INSERT INTO display_status (display_id, online, updated_at) VALUES (?, ?, ?)
+					clock_offset_ms = excluded.clock_offset_ms, updated_at = excluded.updated_at`); err != nil {
+					return err
+				}
+				_, err = upOnline.ExecContext(ctx, st.DisplayID, true, r.lastSeen, st.StateRevision, r.current, st.Version,
+					st.CacheBytes, st.FreeDiskBytes, st.UptimeSeconds, r.offset, r.updated)
+			} else {
+				if err = prepare(&upOffline, `INSERT INTO display_status (display_id, online, updated_at) VALUES (?, ?, ?)
 				ON CONFLICT (display_id) DO UPDATE SET online = excluded.online, current_json = NULL,
-					updated_at = excluded.updated_at`,
-				st.DisplayID, false, updated)
+					updated_at = excluded.updated_at`); err != nil {
+					return err
+				}
+				_, err = upOffline.ExecContext(ctx, st.DisplayID, false, r.updated)
+			}
+			if err != nil {
+				return err
+			}
+			if out[i].Transition {
+				if err := prepare(&event, `INSERT INTO status_events (display_id, at, online) VALUES (?, ?, ?)`); err != nil {
+					return err
+				}
+				if _, err := event.ExecContext(ctx, st.DisplayID, r.eventAt, st.Online); err != nil {
+					return err
+				}
+			}
 		}
+		return nil
+	})
+	if constraintViolation(err) == foreignKeyViolation {
+		return nil, marquee.WrapError(marquee.ENOTFOUND, err, "a display was deleted while its status was saved")
+	} else if err != nil {
+		return nil, storeError("save display statuses", err)
+	}
+	return out, nil
+}
+
+// scanIDs runs query, which ends in "IN ", on ids, 500 at a time, with
+// suffix (a locking clause) after the list, and calls fn with each row's
+// text and boolean columns.
+func (db *DB) scanIDs(ctx context.Context, q querier, query, suffix string, ids []string, fn func(id string, v bool)) error {
+	for len(ids) > 0 {
+		n := min(len(ids), idBatch)
+		rows, err := db.query(ctx, q, query+`(`+placeholders(n)+`)`+suffix, anys(ids[:n])...)
 		if err != nil {
 			return err
 		}
-		if transition {
-			_, err = db.exec(ctx, tx, `INSERT INTO status_events (display_id, at, online) VALUES (?, ?, ?)`,
-				st.DisplayID, updated, st.Online)
+		for rows.Next() {
+			var id string
+			var v bool
+			if err := rows.Scan(&id, &v); err != nil {
+				rows.Close()
+				return err
+			}
+			fn(id, v)
 		}
-		return err
-	})
-	if constraintViolation(err) == foreignKeyViolation {
-		return false, marquee.WrapError(marquee.ENOTFOUND, err, "display %q not found", st.DisplayID)
-	} else if err != nil {
-		return false, storeError("save display status", err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ids = ids[n:]
 	}
-	return transition, nil
+	return nil
 }
 
 // FindDisplayStatuses returns the stored status of each of ids that has

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ func init() {
 		fn   func(t *testing.T, db *DB)
 	}{
 		{"StatusTransitions", testStatusTransitions},
+		{"StatusBatch", testStatusBatch},
 		{"StatusUnknownDisplay", testStatusUnknownDisplay},
 		{"StatusCascadesEventsStay", testStatusCascadesEventsStay},
 		{"DisplayByTokenHash", testDisplayByTokenHash},
@@ -126,6 +128,85 @@ func testStatusTransitions(t *testing.T, db *DB) {
 	}
 }
 
+// testStatusBatch: SaveDisplayStatuses applies its saves in order, each as
+// SaveDisplayStatus would, with events at EventAt; an unknown display is
+// reported, not an error, and does not stop the others.
+func testStatusBatch(t *testing.T, db *DB) {
+	ctx := context.Background()
+	a := mustCreateDisplay(t, db, newDisplay("a"))
+	b := mustCreateDisplay(t, db, newDisplay("b"))
+	if res, err := db.SaveDisplayStatuses(ctx, nil); err != nil || len(res) != 0 {
+		t.Fatalf("empty batch = %v, %v", res, err)
+	}
+	t1 := t0.UTC().Truncate(time.Millisecond)
+	t2, t3, t4 := t1.Add(time.Minute), t1.Add(2*time.Minute), t1.Add(3*time.Minute)
+	online := func(id string, at time.Time, rev int64) *fleet.DisplayStatus {
+		return &fleet.DisplayStatus{DisplayID: id, Online: true, LastSeen: &at, StateRevision: rev, Version: "v",
+			CacheBytes: rev << 10, Current: &marquee.NowPlaying{MediaID: "med_a", Reason: marquee.ReasonSchedule, Since: t1},
+			UpdatedAt: at}
+	}
+	offline := func(id string, at time.Time) *fleet.DisplayStatus {
+		return &fleet.DisplayStatus{DisplayID: id, UpdatedAt: at}
+	}
+	saves := []fleet.StatusSave{
+		{Status: online(a.ID, t1.Add(2*time.Second), 1), EventAt: t1}, // a run of heartbeats that began at t1
+		{Status: online("dsp_ghost", t1, 1)},
+		{Status: offline(b.ID, t1)},
+		{Status: offline(a.ID, t2), EventAt: t2},
+		{Status: online(a.ID, t3, 2)}, // EventAt zero: UpdatedAt
+	}
+	res, err := db.SaveDisplayStatuses(ctx, saves)
+	if err != nil {
+		t.Fatalf("SaveDisplayStatuses: %v", err)
+	}
+	want := []fleet.StatusSaved{{Transition: true}, {NotFound: true}, {Transition: true}, {Transition: true}, {Transition: true}}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Fatalf("results (-want +got):\n%s", diff)
+	}
+	events := func(id string) []fleet.StatusEvent {
+		t.Helper()
+		evs, err := db.FindStatusEvents(ctx, id, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	wantA := []fleet.StatusEvent{{DisplayID: a.ID, At: t1, Online: true}, {DisplayID: a.ID, At: t2}, {DisplayID: a.ID, At: t3, Online: true}}
+	if diff := cmp.Diff(wantA, events(a.ID)); diff != "" {
+		t.Errorf("events of a (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]fleet.StatusEvent{{DisplayID: b.ID, At: t1}}, events(b.ID)); diff != "" {
+		t.Errorf("events of b (-want +got):\n%s", diff)
+	}
+	if n := len(events("dsp_ghost")); n != 0 {
+		t.Errorf("%d events of an unknown display", n)
+	}
+
+	// Same online values again: no transition; the offline one keeps the
+	// figures of the online one before it, in the same batch.
+	res, err = db.SaveDisplayStatuses(ctx, []fleet.StatusSave{
+		{Status: online(a.ID, t4, 3)}, {Status: offline(b.ID, t4)}, {Status: offline(a.ID, t4.Add(time.Second))}, {Status: offline(a.ID, t4.Add(2*time.Second))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]fleet.StatusSaved{{}, {}, {Transition: true}, {}}, res); diff != "" {
+		t.Fatalf("second batch (-want +got):\n%s", diff)
+	}
+	got, err := db.FindDisplayStatuses(ctx, []string{a.ID, b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus := online(a.ID, t4, 3)
+	wantStatus.Online, wantStatus.Current, wantStatus.UpdatedAt = false, nil, t4.Add(2*time.Second)
+	if diff := cmp.Diff(wantStatus, got[a.ID]); diff != "" {
+		t.Errorf("a after the second batch (-want +got):\n%s", diff)
+	}
+	if st := got[b.ID]; st == nil || st.Online || !st.UpdatedAt.Equal(t4) || st.LastSeen != nil {
+		t.Errorf("b after the second batch: %+v", st)
+	}
+}
+
 func testStatusUnknownDisplay(t *testing.T, db *DB) {
 	_, err := db.SaveDisplayStatus(context.Background(), &fleet.DisplayStatus{DisplayID: "dsp_nope", Online: true, UpdatedAt: t0})
 	wantCode(t, err, marquee.ENOTFOUND)
@@ -169,4 +250,53 @@ func testDisplayByTokenHash(t *testing.T, db *DB) {
 	}
 	_, err = db.FindDisplayByTokenHash(ctx, auth.HashToken("mqd_wrong"))
 	wantCode(t, err, marquee.ENOTFOUND)
+}
+
+// BenchmarkSaveDisplayStatuses writes one status for each of 1,000
+// displays: in one SaveDisplayStatuses call (the fleet service's flush),
+// and, as the baseline, with one SaveDisplayStatus call (one transaction)
+// each, as the service did before it coalesced. statuses/s is the figure
+// to compare.
+func BenchmarkSaveDisplayStatuses(b *testing.B) {
+	const n = 1000
+	for _, d := range testDialects {
+		setup := func(b *testing.B) (*DB, []fleet.StatusSave) {
+			d.skipUnavailable(b)
+			db := d.openMigrated(b)
+			saves := make([]fleet.StatusSave, n)
+			for i := range saves {
+				dsp := newDisplay(fmt.Sprintf("screen %d", i))
+				if err := db.CreateDisplay(context.Background(), dsp); err != nil {
+					b.Fatal(err)
+				}
+				seen := t0
+				saves[i].Status = &fleet.DisplayStatus{DisplayID: dsp.ID, Online: true, LastSeen: &seen, StateRevision: 3,
+					Current: &marquee.NowPlaying{MediaID: "med_a", PlaylistID: "pls_a", Reason: marquee.ReasonSchedule, Since: t0},
+					Version: "1.0.0", CacheBytes: 1 << 30, FreeDiskBytes: 5 << 30, UptimeSeconds: 3600, UpdatedAt: t0}
+			}
+			return db, saves
+		}
+		b.Run(d.name+"/batched", func(b *testing.B) {
+			db, saves := setup(b)
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := db.SaveDisplayStatuses(ctx, saves); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "statuses/s")
+		})
+		b.Run(d.name+"/one-by-one", func(b *testing.B) {
+			db, saves := setup(b)
+			ctx := context.Background()
+			for b.Loop() {
+				for _, sv := range saves {
+					if _, err := db.SaveDisplayStatus(ctx, sv.Status); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "statuses/s")
+		})
+	}
 }
