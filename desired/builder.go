@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/marquee-signage/marquee"
@@ -99,7 +100,19 @@ type Builder struct {
 
 	mu     sync.Mutex
 	hashes map[string]fileSum // rendition path → sum (paths are immutable)
-	locks  map[string]*sync.Mutex
+	locks  map[string]*displayLock
+
+	// seq numbers the saves of this Builder, so that a Batch can tell a
+	// display saved since it began (see displayLock.saved).
+	seq atomic.Uint64
+}
+
+// displayLock serialises the builds of one display.
+type displayLock struct {
+	sync.Mutex
+	// saved is the Builder's seq at this display's last save through this
+	// Builder (0: none). Guarded by the mutex.
+	saved uint64
 }
 
 type fileSum struct {
@@ -113,7 +126,7 @@ func NewBuilder(store Store, rend Renditions, urls URLs, cfg Config) *Builder {
 		cfg.Now = time.Now
 	}
 	return &Builder{store: store, rend: rend, urls: urls, now: cfg.Now,
-		hashes: map[string]fileSum{}, locks: map[string]*sync.Mutex{}}
+		hashes: map[string]fileSum{}, locks: map[string]*displayLock{}}
 }
 
 // State returns the current desired state of the display, rebuilding it and
@@ -123,61 +136,85 @@ func (b *Builder) State(ctx context.Context, displayID string) (st *marquee.Desi
 	lock := b.displayLock(displayID)
 	lock.Lock()
 	defer lock.Unlock()
+	r := b.stateLocked(ctx, displayID, lock)
+	return r.State, r.Changed, r.Err
+}
 
-	st, err = b.Build(ctx, displayID)
+// stateLocked is State for a display whose lock the caller holds.
+func (b *Builder) stateLocked(ctx context.Context, displayID string, lock *displayLock) Result {
+	fail := func(err error) Result { return Result{DisplayID: displayID, Err: err} }
+	st, err := b.Build(ctx, displayID)
 	if err != nil {
-		return nil, false, err
+		return fail(err)
 	}
 	hash, err := contentHash(st)
 	if err != nil {
-		return nil, false, err
+		return fail(err)
 	}
 	prev, err := b.store.FindDisplayState(ctx, displayID)
+	if err != nil && marquee.ErrorCode(err) != marquee.ENOTFOUND {
+		return fail(fmt.Errorf("find display state: %w", err))
+	}
+	if err != nil {
+		prev = nil
+	}
+	sv, changed := revise(st, hash, prev)
+	if sv == nil {
+		return Result{DisplayID: displayID, State: st}
+	}
+	s, err := b.stored(st, hash, NextPrune(st))
+	if err != nil {
+		return fail(err)
+	}
+	if err := b.store.SaveDisplayState(ctx, s, sv.prevRevision); err != nil {
+		return fail(fmt.Errorf("save display state: %w", err))
+	}
+	lock.saved = b.seq.Add(1)
+	return Result{DisplayID: displayID, State: st, Changed: changed, JSON: s.JSON}
+}
+
+// pendingSave is a decision to save a built state over prevRevision.
+type pendingSave struct{ prevRevision int64 }
+
+// revise sets st.Revision from the stored state prev (nil: none) and the
+// content hash of st, and says whether st must be saved (a non-nil
+// pendingSave) and whether that is a new revision: a new revision when the
+// content changed, the same one saved again when only the stored index is
+// out of date, no save otherwise.
+func revise(st *marquee.DesiredState, hash string, prev *Stored) (save *pendingSave, changed bool) {
 	var prevRev int64
-	switch {
-	case err == nil:
+	if prev != nil {
 		prevRev = prev.Revision
 		if prev.Hash == hash {
 			st.Revision = prev.Revision
 			if prev.IndexVersion < IndexVersion {
 				// Same content, saved before its references were
 				// recorded: record them, keeping the revision.
-				if err := b.save(ctx, st, hash, prevRev); err != nil {
-					return nil, false, err
-				}
+				return &pendingSave{prevRevision: prevRev}, false
 			}
-			return st, false, nil
+			return nil, false
 		}
-	case marquee.ErrorCode(err) != marquee.ENOTFOUND:
-		return nil, false, fmt.Errorf("find display state: %w", err)
 	}
 	st.Revision = prevRev + 1
-	if err := b.save(ctx, st, hash, prevRev); err != nil {
-		return nil, false, err
-	}
-	return st, true, nil
+	return &pendingSave{prevRevision: prevRev}, true
 }
 
-// save stores st, whose Revision is set, over the stored revision prevRev.
-func (b *Builder) save(ctx context.Context, st *marquee.DesiredState, hash string, prevRev int64) error {
+// stored returns what the store keeps for st, whose Revision is set.
+func (b *Builder) stored(st *marquee.DesiredState, hash string, nextPrune time.Time) (*Stored, error) {
 	doc, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+		return nil, fmt.Errorf("encode state: %w", err)
 	}
-	err = b.store.SaveDisplayState(ctx, &Stored{
+	return &Stored{
 		DisplayID:    st.DisplayID,
 		Revision:     st.Revision,
 		Hash:         hash,
 		JSON:         doc,
 		UpdatedAt:    b.now(),
 		Refs:         Refs(st),
-		NextPruneAt:  NextPrune(st),
+		NextPruneAt:  nextPrune,
 		IndexVersion: IndexVersion,
-	}, prevRev)
-	if err != nil {
-		return fmt.Errorf("save display state: %w", err)
-	}
-	return nil
+	}, nil
 }
 
 // Refs returns every schedule, playlist and media ID that st references,
@@ -224,12 +261,12 @@ func NextPrune(st *marquee.DesiredState) time.Time {
 	return next
 }
 
-func (b *Builder) displayLock(id string) *sync.Mutex {
+func (b *Builder) displayLock(id string) *displayLock {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	l, ok := b.locks[id]
 	if !ok {
-		l = &sync.Mutex{}
+		l = &displayLock{}
 		b.locks[id] = l
 	}
 	return l
@@ -255,6 +292,36 @@ func (b *Builder) Build(ctx context.Context, displayID string) (*marquee.Desired
 		return nil, err
 	}
 	now := b.now()
+	scheds, err := b.store.FindSchedulesForDisplay(ctx, d.ID)
+	if err != nil {
+		return nil, fmt.Errorf("find schedules: %w", err)
+	}
+	return assemble(ctx, direct{b: b, now: now}, d, scheds)
+}
+
+// source provides what a state is assembled from. direct reads the store
+// on every call (State, Build); a Batch remembers what displays share.
+type source interface {
+	// rule returns the rule of sc as a state holds it (without its
+	// playlist revision) and whether it is live: not expired at the build
+	// instant.
+	rule(sc *schedules.Schedule) (r marquee.Rule, live bool)
+	// playlist returns the current revision of the playlist as a display
+	// of w×h pixels plays it.
+	playlist(ctx context.Context, id string, w, h int) (*builtPlaylist, error)
+}
+
+// builtPlaylist is a playlist revision as a display of one size plays it:
+// its entry in the state and the asset of each item, in item order.
+type builtPlaylist struct {
+	pl     marquee.Playlist
+	assets []marquee.MediaAsset
+}
+
+// assemble computes the state of d, reached by scheds (ordered by ID), from
+// src. It is the one place a state's content is put together, whatever the
+// source, so that a display's state is the same whichever way it is built.
+func assemble(ctx context.Context, src source, d *displays.Display, scheds []*schedules.Schedule) (*marquee.DesiredState, error) {
 	st := &marquee.DesiredState{
 		Format:    marquee.StateFormat,
 		DisplayID: d.ID,
@@ -266,20 +333,37 @@ func (b *Builder) Build(ctx context.Context, displayID string) (*marquee.Desired
 	if st.Display.Timezone == "" {
 		st.Display.Timezone = DefaultTimezone
 	}
-	scheds, err := b.store.FindSchedulesForDisplay(ctx, d.ID)
-	if err != nil {
-		return nil, fmt.Errorf("find schedules: %w", err)
-	}
-	pb := playlistBuilder{b: b, ctx: ctx, d: d, st: st, seen: map[string]bool{}, assets: map[string]bool{}}
-	for _, sc := range scheds {
-		r := sc.Rule()
-		if r.Timezone == "" {
-			r.Timezone = DefaultTimezone
+	// Each playlist and each asset (by SHA-256: the first item to name it
+	// wins) enters the state once.
+	refs := map[string]marquee.PlaylistRef{}
+	assets := map[string]bool{}
+	add := func(playlistID string) (marquee.PlaylistRef, error) {
+		if ref, ok := refs[playlistID]; ok {
+			return ref, nil
 		}
-		if expired(r, now) {
+		bp, err := src.playlist(ctx, playlistID, d.Width, d.Height)
+		if err != nil {
+			return marquee.PlaylistRef{}, err
+		}
+		for _, a := range bp.assets {
+			if !assets[a.SHA256] {
+				assets[a.SHA256] = true
+				st.Media = append(st.Media, a)
+			}
+		}
+		pl := bp.pl
+		pl.Items = slices.Clone(pl.Items) // a Batch shares bp between states
+		st.Playlists = append(st.Playlists, pl)
+		ref := marquee.PlaylistRef{PlaylistID: pl.PlaylistID, Revision: pl.Revision}
+		refs[playlistID] = ref
+		return ref, nil
+	}
+	for _, sc := range scheds {
+		r, live := src.rule(sc)
+		if !live {
 			continue
 		}
-		ref, err := pb.add(sc.PlaylistID)
+		ref, err := add(sc.PlaylistID)
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +371,7 @@ func (b *Builder) Build(ctx context.Context, displayID string) (*marquee.Desired
 		st.Rules = append(st.Rules, r)
 	}
 	if d.FallbackPlaylistID != "" {
-		ref, err := pb.add(d.FallbackPlaylistID)
+		ref, err := add(d.FallbackPlaylistID)
 		if err != nil {
 			return nil, err
 		}
@@ -297,6 +381,41 @@ func (b *Builder) Build(ctx context.Context, displayID string) (*marquee.Desired
 	slices.SortFunc(st.Playlists, func(a, b marquee.Playlist) int { return cmpString(a.PlaylistID, b.PlaylistID) })
 	slices.SortFunc(st.Media, func(a, b marquee.MediaAsset) int { return cmpString(a.SHA256, b.SHA256) })
 	return st, nil
+}
+
+// ruleOf returns the rule of sc as a state holds it, without its playlist
+// revision: in DefaultTimezone when sc has no zone.
+func ruleOf(sc *schedules.Schedule) marquee.Rule {
+	r := sc.Rule()
+	if r.Timezone == "" {
+		r.Timezone = DefaultTimezone
+	}
+	return r
+}
+
+// direct is the source that reads everything from the store as it goes.
+type direct struct {
+	b   *Builder
+	now time.Time
+}
+
+func (s direct) rule(sc *schedules.Schedule) (marquee.Rule, bool) {
+	r := ruleOf(sc)
+	return r, !expired(r, s.now)
+}
+
+func (s direct) playlist(ctx context.Context, id string, w, h int) (*builtPlaylist, error) {
+	p, err := s.b.findPlaylist(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return buildPlaylist(p, func(it playlists.Item) (marquee.MediaAsset, error) {
+		m, err := s.b.findMedia(ctx, it.MediaID)
+		if err != nil {
+			return marquee.MediaAsset{}, err
+		}
+		return s.b.asset(ctx, m, it.Fit, w, h)
+	})
 }
 
 func cmpString(a, b string) int {
@@ -366,51 +485,45 @@ func lastDay(r marquee.Rule) (day, horizon time.Time, ok bool) {
 	return day, horizon, true
 }
 
-// playlistBuilder adds playlist revisions and their assets to a state once.
-type playlistBuilder struct {
-	b      *Builder
-	ctx    context.Context
-	d      *displays.Display
-	st     *marquee.DesiredState
-	seen   map[string]bool // playlist ID
-	assets map[string]bool // sha256
-	refs   map[string]marquee.PlaylistRef
+func (b *Builder) findPlaylist(ctx context.Context, id string) (*playlists.Playlist, error) {
+	p, err := b.store.FindPlaylistByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("find playlist %s: %w", id, err)
+	}
+	return p, nil
 }
 
-func (pb *playlistBuilder) add(playlistID string) (marquee.PlaylistRef, error) {
-	if pb.refs == nil {
-		pb.refs = map[string]marquee.PlaylistRef{}
-	}
-	if ref, ok := pb.refs[playlistID]; ok {
-		return ref, nil
-	}
-	p, err := pb.b.store.FindPlaylistByID(pb.ctx, playlistID)
+func (b *Builder) findMedia(ctx context.Context, id string) (*media.Item, error) {
+	m, err := b.store.FindMediaByID(ctx, id)
 	if err != nil {
-		return marquee.PlaylistRef{}, fmt.Errorf("find playlist %s: %w", playlistID, err)
+		return nil, fmt.Errorf("find media %s: %w", id, err)
 	}
-	ref := marquee.PlaylistRef{PlaylistID: p.ID, Revision: p.Revision}
-	pl := marquee.Playlist{PlaylistID: p.ID, Revision: p.Revision, Name: p.Name, Items: make([]marquee.PlaylistItem, 0, len(p.Items))}
+	return m, nil
+}
+
+// buildPlaylist returns p as a display plays it, asset giving the file
+// each item plays.
+func buildPlaylist(p *playlists.Playlist, asset func(it playlists.Item) (marquee.MediaAsset, error)) (*builtPlaylist, error) {
+	bp := &builtPlaylist{
+		pl:     marquee.Playlist{PlaylistID: p.ID, Revision: p.Revision, Name: p.Name, Items: make([]marquee.PlaylistItem, 0, len(p.Items))},
+		assets: make([]marquee.MediaAsset, 0, len(p.Items)),
+	}
 	for _, it := range p.Items {
-		asset, err := pb.asset(it)
+		a, err := asset(it)
 		if err != nil {
-			return marquee.PlaylistRef{}, err
+			return nil, err
 		}
-		pl.Items = append(pl.Items, marquee.PlaylistItem{
+		bp.pl.Items = append(bp.pl.Items, marquee.PlaylistItem{
 			MediaID:    it.MediaID,
-			SHA256:     asset.SHA256,
+			SHA256:     a.SHA256,
 			DurationMS: it.DurationMS,
 			Fit:        it.Fit,
 			ValidFrom:  utcPtr(it.ValidFrom),
 			ValidUntil: utcPtr(it.ValidUntil),
 		})
-		if !pb.assets[asset.SHA256] {
-			pb.assets[asset.SHA256] = true
-			pb.st.Media = append(pb.st.Media, asset)
-		}
+		bp.assets = append(bp.assets, a)
 	}
-	pb.st.Playlists = append(pb.st.Playlists, pl)
-	pb.refs[playlistID] = ref
-	return ref, nil
+	return bp, nil
 }
 
 func utcPtr(t *time.Time) *time.Time {
@@ -421,34 +534,30 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// asset returns the file a display of this size plays for the item: the
-// rendition cut to its exact pixels for images, the original for videos.
-func (pb *playlistBuilder) asset(it playlists.Item) (marquee.MediaAsset, error) {
-	m, err := pb.b.store.FindMediaByID(pb.ctx, it.MediaID)
-	if err != nil {
-		return marquee.MediaAsset{}, fmt.Errorf("find media %s: %w", it.MediaID, err)
-	}
+// asset returns the file a display of w×h pixels plays for an item of m
+// with fit: the rendition cut to its exact pixels for images, the original
+// for videos.
+func (b *Builder) asset(ctx context.Context, m *media.Item, itemFit string, w, h int) (marquee.MediaAsset, error) {
 	a := marquee.MediaAsset{MediaID: m.ID, Name: m.Name, Kind: string(m.Kind), MIME: m.MIME}
 	if m.Kind == media.KindVideo {
 		a.SHA256, a.Size, a.Width, a.Height, a.DurationMS = m.SHA256, m.Size, m.Width, m.Height, m.DurationMS
-		a.URL = pb.b.urls.ContentURL(m.ID)
+		a.URL = b.urls.ContentURL(m.ID)
 		return a, nil
 	}
-	fit, err := media.ParseFit(it.Fit)
+	fit, err := media.ParseFit(itemFit)
 	if err != nil {
 		return marquee.MediaAsset{}, err
 	}
-	w, h := pb.d.Width, pb.d.Height
-	r, err := pb.b.rend.Rendition(pb.ctx, m.ID, w, h, fit)
+	r, err := b.rend.Rendition(ctx, m.ID, w, h, fit)
 	if err != nil {
 		return marquee.MediaAsset{}, fmt.Errorf("rendition of %s at %dx%d: %w", m.ID, w, h, err)
 	}
-	sum, err := pb.b.fileSum(r.Path)
+	sum, err := b.fileSum(r.Path)
 	if err != nil {
 		return marquee.MediaAsset{}, err
 	}
 	a.SHA256, a.Size, a.Width, a.Height, a.MIME = sum.sha, sum.size, r.Width, r.Height, r.MIME
-	a.URL = pb.b.urls.RenditionURL(m.ID, w, h, string(fit))
+	a.URL = b.urls.RenditionURL(m.ID, w, h, string(fit))
 	return a, nil
 }
 

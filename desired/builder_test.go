@@ -31,7 +31,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	ctx       context.Context
 	now       time.Time
 	db        *sqlstore.DB
@@ -42,7 +42,7 @@ type fixture struct {
 	builder   *desired.Builder
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -20,4 +20,12 @@
 // rule expires, so that a periodic job rebuilds the state then. A state
 // stored under an older IndexVersion is indexed again on its next build,
 // keeping its revision.
+//
+// Builder.State builds one display from the store. When a change reaches
+// many displays, Builder.States (or a Batch, for a round built in several
+// calls) builds them together: schedules, playlists, media and renditions
+// are loaded once for all of them, the displays' own rows a chunk at a time
+// (in bulk when the Store implements the optional interfaces of batch.go),
+// and each display's state, revision and index come out exactly as State
+// would give them.
 package desired

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/marquee-signage/marquee"
@@ -20,17 +21,37 @@ import (
 // changes to the displays they affect (Affected) and keeps, per display, the
 // time of the first and the last change that reached it; a display is due
 // once Debounce has passed since its last change, or MaxDelay since its
-// first. Due displays are rebuilt (desired.Builder.State) and published
-// retained at QoS 1 by up to Workers goroutines, each display under its own
-// lock so that two publishes of one display can never swap order.
+// first. Due displays are rebuilt and published in rounds (publishDisplays):
+// a round builds its displays in chunks through one desired.Batch, so what
+// they share (schedules, playlists, media, renditions) is loaded once, and
+// publishes each state retained at QoS 1 as soon as its chunk is built,
+// with up to maxInFlight publishes awaiting the broker's acknowledgement
+// at once, while the next chunk builds. Each display is under its own lock
+// from before its build until its publish is acknowledged, so that two
+// publishes of one display can never swap order.
 //
 // A state is published when its revision differs from the one this process
 // last published for that display on the current broker connection: so a
 // change publishes once, a rebuild that changed nothing publishes nothing,
 // and after every (re)connection — the embedded broker forgets retained
 // messages when the process restarts, an external one may have restarted —
-// every display is published again. A deleted display's retained state is
-// cleared (an empty retained message).
+// every display is published again. A revision is recorded as published
+// only once the broker acknowledged it; a failed publish forgets what was
+// published for the display, so that the next rebuild (the next change,
+// the periodic sweep, the next connection) publishes it again. A deleted
+// display's retained state is cleared (an empty retained message).
+
+// Pipelining of a round (publishDisplays).
+const (
+	// maxInFlight bounds the publishes of a round awaiting the broker's
+	// acknowledgement at once.
+	maxInFlight = 256
+	// firstChunk and maxChunk size the chunks a round builds: small first,
+	// so that the first publishes leave early, then doubling up to
+	// maxChunk displays.
+	firstChunk = 32
+	maxChunk   = 256
+)
 
 func init() {
 	register(feature{
@@ -238,78 +259,154 @@ func (s *Service) takeDue(now time.Time) (due []string, next time.Time) {
 	return due, next
 }
 
-// publishDisplays rebuilds and publishes the displays, Workers at a time,
-// and returns when all are done. Failures are logged.
+// publishDisplays rebuilds the displays and publishes those whose state
+// the current connection has not had, and returns, once every publish is
+// acknowledged or has failed, how many it published. Failures are logged.
+//
+// The displays are built in ID order, in chunks, by up to Workers
+// goroutines sharing one desired.Batch; a display's lock is taken before
+// its chunk is built and released when its publish is acknowledged (or at
+// once when nothing is published), so taking the locks in ID order keeps
+// concurrent rounds from deadlocking.
 func (s *Service) publishDisplays(ctx context.Context, ids []string) (published int) {
-	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, s.workers)
-	)
-	for _, id := range ids {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+
+	var chunks [][]string
+	for size := firstChunk; len(ids) > 0; size = min(2*size, maxChunk) {
+		n := min(len(ids), size)
+		chunks = append(chunks, ids[:n])
+		ids = ids[n:]
+	}
+	r := &round{s: s, batch: s.states.NewBatch(), inFlight: make(chan struct{}, maxInFlight)}
+	next := make(chan []string)
+	var builders sync.WaitGroup
+	for range min(s.workers, len(chunks)) {
+		builders.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ok, err := s.publishDisplay(ctx, id)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.logger.Error("publish display state", "display_id", id, "err", err)
-				}
-				return
-			}
-			if ok {
-				mu.Lock()
-				published++
-				mu.Unlock()
+			defer builders.Done()
+			for chunk := range next {
+				r.chunk(ctx, chunk)
 			}
 		}()
 	}
-	wg.Wait()
-	return published
+	for _, chunk := range chunks {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- chunk
+	}
+	close(next)
+	builders.Wait()
+	r.publishes.Wait()
+	return int(r.published.Load())
 }
 
-// publishDisplay rebuilds the display's state and publishes it unless this
-// revision was already published on the current connection. A display
-// that no longer exists has its retained state cleared. published reports
-// whether a message was sent.
-func (s *Service) publishDisplay(ctx context.Context, id string) (published bool, err error) {
-	unlock := s.lockDisplay(id)
-	defer unlock()
+// round is one publishDisplays call.
+type round struct {
+	s         *Service
+	batch     *desired.Batch
+	inFlight  chan struct{} // a token per publish awaiting its acknowledgement
+	publishes sync.WaitGroup
+	published atomic.Int64
+}
 
+// chunk builds the displays ids (sorted) and starts the publish of each
+// that needs one.
+func (r *round) chunk(ctx context.Context, ids []string) {
+	s := r.s
+	unlocks := make([]func(), len(ids))
+	for i, id := range ids {
+		unlocks[i] = s.lockDisplay(id)
+	}
 	s.pub.mu.Lock()
 	epoch := s.pub.epoch
-	last, seen := s.pub.published[id]
+	last := make([]publishedState, len(ids))
+	seen := make([]bool, len(ids))
+	for i, id := range ids {
+		last[i], seen[i] = s.pub.published[id]
+	}
 	s.pub.mu.Unlock()
 
-	st, _, err := s.states.State(ctx, id)
-	if marquee.ErrorCode(err) == marquee.ENOTFOUND && s.displayGone(ctx, id) {
-		return true, s.clearState(ctx, id)
+	for i, res := range r.batch.States(ctx, ids) {
+		id, unlock := res.DisplayID, unlocks[i]
+		var send func(ctx context.Context) (bool, error)
+		switch {
+		case marquee.ErrorCode(res.Err) == marquee.ENOTFOUND:
+			send = func(ctx context.Context) (bool, error) {
+				if !s.displayGone(ctx, id) {
+					return false, fmt.Errorf("build state: %w", res.Err)
+				}
+				return true, s.clearState(ctx, id)
+			}
+		case res.Err != nil:
+			r.fail(ctx, id, fmt.Errorf("build state: %w", res.Err))
+			unlock()
+			continue
+		case seen[i] && last[i].epoch == epoch && last[i].revision == res.State.Revision:
+			unlock()
+			continue
+		default:
+			payload := res.JSON
+			if payload == nil {
+				var err error
+				if payload, err = json.Marshal(res.State); err != nil {
+					r.fail(ctx, id, fmt.Errorf("encode state: %w", err))
+					unlock()
+					continue
+				}
+			}
+			rev := res.State.Revision
+			send = func(ctx context.Context) (bool, error) {
+				return true, s.publishState(ctx, id, rev, epoch, payload)
+			}
+		}
+		select {
+		case r.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			unlock()
+			continue
+		}
+		r.publishes.Add(1)
+		go func() {
+			defer func() { <-r.inFlight; unlock(); r.publishes.Done() }()
+			ok, err := send(ctx)
+			if err != nil {
+				r.fail(ctx, id, err)
+				return
+			}
+			if ok {
+				r.published.Add(1)
+			}
+		}()
 	}
-	if err != nil {
-		return false, fmt.Errorf("build state: %w", err)
+}
+
+// fail logs a display's failure, unless the round is being stopped.
+func (r *round) fail(ctx context.Context, id string, err error) {
+	if ctx.Err() == nil {
+		r.s.logger.Error("publish display state", "display_id", id, "err", err)
 	}
-	if seen && last.epoch == epoch && last.revision == st.Revision {
-		return false, nil
-	}
-	payload, err := json.Marshal(st)
-	if err != nil {
-		return false, fmt.Errorf("encode state: %w", err)
-	}
+}
+
+// publishState publishes the state of display id at revision rev, encoded
+// as payload, retained, and records it once the broker acknowledged it as
+// published on connection epoch. A failure forgets what was last published
+// for the display, so that its next rebuild publishes again. The caller
+// holds the display's lock.
+func (s *Service) publishState(ctx context.Context, id string, rev int64, epoch uint64, payload []byte) error {
 	if err := s.publish(ctx, s.topics.State(id), payload); err != nil {
 		s.pub.mu.Lock()
 		delete(s.pub.published, id)
 		s.pub.mu.Unlock()
-		return false, err
+		return err
 	}
 	s.pub.mu.Lock()
-	s.pub.published[id] = publishedState{revision: st.Revision, epoch: epoch}
+	s.pub.published[id] = publishedState{revision: rev, epoch: epoch}
 	s.pub.mu.Unlock()
-	s.logger.Debug("published display state", "display_id", id, "revision", st.Revision, "bytes", len(payload))
-	return true, nil
+	s.logger.Debug("published display state", "display_id", id, "revision", rev, "bytes", len(payload))
+	return nil
 }
 
 // displayGone reports whether the display is known to be deleted (and not

@@ -2,7 +2,11 @@ package fleet_test
 
 import (
 	"context"
+	"fmt"
 	"image/color"
+	"os"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -307,5 +311,155 @@ func TestDisplayReceivesItsState(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the display received no state")
+	}
+}
+
+// TestPublishFanOut: one change reaching many displays — more than a chunk
+// of the build and more than the publishes allowed in flight — publishes
+// each display's new state exactly once, while the periodic sweep rebuilds
+// every display alongside. MARQUEE_TEST_FANOUT sets the number of displays
+// (default 600) to measure larger fleets; the log reports the rate. Not
+// parallel: it runs alone, before the timing-sensitive tests above.
+func TestPublishFanOut(t *testing.T) {
+	n := 600
+	if v := os.Getenv("MARQUEE_TEST_FANOUT"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			t.Fatalf("MARQUEE_TEST_FANOUT=%q: want a number of displays", v)
+		}
+	}
+	e := newEnv(t, sqlite, func(c *fleet.Config) { c.SweepSchedule = "@every 1s" })
+	red := e.png("Đỏ", color.NRGBA{R: 255, A: 255})
+	blue := e.png("Xanh", color.NRGBA{B: 255, A: 255})
+	a := e.playlist("A", red)
+	b := e.playlist("B", blue, red)
+	ids := make([]string, n)
+	for i := range ids {
+		d, _ := e.display(fmt.Sprintf("Màn hình %d", i), "fleet")
+		ids[i] = d.ID
+	}
+	in := schedules.Input{Name: "Chiến dịch", PlaylistID: a.ID, Targets: schedules.Targets{Tags: []string{"fleet"}}}
+	sc := e.schedule(in)
+	o := e.observeEach(ids)
+	e.start()
+	o.wait(t, nil, 60*time.Second)
+	time.Sleep(quiet)
+	mark := o.mark()
+
+	in.PlaylistID = b.ID
+	if _, _, err := e.schedules.Update(e.ctx, sc.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	e.fleet.Notify(desired.ChangeSchedule, sc.ID)
+	got := o.wait(t, mark, 60*time.Second)
+	var last time.Time
+	for _, id := range ids {
+		m := got[id][0]
+		if st := state(t, m); len(st.Rules) != 1 || st.Rules[0].Playlist.PlaylistID != b.ID {
+			t.Fatalf("%s: state %+v, want the rule of playlist B", id, st.Rules)
+		}
+		if m.at.After(last) {
+			last = m.at
+		}
+	}
+	took := last.Sub(start)
+	t.Logf("one change published to %d displays in %v (%.0f states/s after the %v debounce)",
+		n, took.Round(time.Millisecond), float64(n)/(took-fleet.DefaultDebounce).Seconds(), fleet.DefaultDebounce)
+	time.Sleep(1500 * time.Millisecond) // a sweep or two more
+	for id, ms := range o.since(mark) {
+		if len(ms) != 1 {
+			t.Fatalf("%s got %d messages after the change, want 1", id, len(ms))
+		}
+	}
+	if st := e.broker.Stats(); st.MessagesDropped != 0 || st.InflightDropped != 0 {
+		t.Fatalf("the broker dropped messages: %+v", st)
+	}
+}
+
+// eachObserver receives the states of given displays through several
+// clients, each subscribed to the topics of at most 64 of them, so that no
+// client's queue at the broker (128 messages) overflows when they all
+// change at once.
+type eachObserver struct {
+	ids  []string
+	mu   sync.Mutex
+	msgs map[string][]received // display ID → in arrival order
+	n    int                   // messages so far
+}
+
+func (e *env) observeEach(ids []string) *eachObserver {
+	e.t.Helper()
+	o := &eachObserver{ids: ids, msgs: map[string][]received{}}
+	const perClient = 64
+	for c := 0; c*perClient < len(ids); c++ {
+		cl, err := mqtt.New(mqtt.Config{BrokerURL: "tcp://" + e.broker.Addr(), ClientID: fmt.Sprintf("observer-each-%d", c),
+			Username: serverUser, Password: serverPassword, CleanSession: true})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.t.Cleanup(func() { cl.Close(context.Background()) })
+		for _, id := range ids[c*perClient : min(len(ids), (c+1)*perClient)] {
+			err := cl.Subscribe(e.ctx, e.topics.State(id), 1, func(_ context.Context, m mqtt.Message) {
+				o.mu.Lock()
+				o.msgs[id] = append(o.msgs[id], received{topic: m.Topic, payload: m.Payload, retained: m.Retained, at: time.Now()})
+				o.n++
+				o.mu.Unlock()
+			})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		if err := cl.Start(e.ctx); err != nil {
+			e.t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		err = cl.WaitConnected(ctx)
+		cancel()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return o
+}
+
+// mark returns a mark of the messages received so far, for since and wait.
+func (o *eachObserver) mark() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := make(map[string]int, len(o.msgs))
+	for id, ms := range o.msgs {
+		m[id] = len(ms)
+	}
+	return m
+}
+
+// since returns the messages received after mark, by display.
+func (o *eachObserver) since(mark map[string]int) map[string][]received {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[string][]received{}
+	for id, ms := range o.msgs {
+		if rest := ms[mark[id]:]; len(rest) > 0 {
+			out[id] = append([]received(nil), rest...)
+		}
+	}
+	return out
+}
+
+// wait waits until every display received a message after mark (nil: any)
+// and returns the messages after mark.
+func (o *eachObserver) wait(t *testing.T, mark map[string]int, timeout time.Duration) map[string][]received {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := o.since(mark)
+		if len(got) == len(o.ids) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %d of %d displays received their state", timeout, len(got), len(o.ids))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
