@@ -48,6 +48,7 @@ func TestImportRules(t *testing.T) {
 		module + "/displays":  {module + "/sqlstore", module + "/admin", module + "/media", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
 		module + "/schedules": {module + "/sqlstore", module + "/admin", module + "/media", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
 		module + "/desired":   {module + "/sqlstore", module + "/admin", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
+		module + "/orgs":      {module + "/sqlstore", module + "/admin", module + "/media", "github.com/labstack/echo", "modernc.org/sqlite", "github.com/jackc/pgx"},
 
 		// The resolver is pure: the player links it, so it must stay free
 		// of everything server-side.

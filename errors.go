@@ -19,6 +19,10 @@ const (
 	EINTERNAL     = "internal"
 )
 
+// ETOOMANYREQUESTS: the caller must wait before trying again (login
+// throttling).
+const ETOOMANYREQUESTS = "too_many_requests"
+
 // Error is an application error: a code from the list above and a message
 // that is safe to show to the user. Err, when set, is the underlying cause; it
 // is logged but never shown.

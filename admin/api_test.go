@@ -30,6 +30,7 @@ import (
 	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/media"
+	"github.com/marquee-signage/marquee/orgs"
 	"github.com/marquee-signage/marquee/playlists"
 	"github.com/marquee-signage/marquee/schedules"
 	"github.com/marquee-signage/marquee/sqlstore"
@@ -53,6 +54,7 @@ type stack struct {
 	logs     *syncBuffer
 	token    string
 	displays *displays.Service // for what the API does not expose (Authenticate)
+	server   *admin.Server     // for its route table (matrix_test.go)
 
 	mu       sync.Mutex
 	readyErr error
@@ -62,6 +64,7 @@ type stackOptions struct {
 	maxUploadBytes int64
 	maxBodyBytes   int64
 	changes        admin.Changes
+	audit          admin.AuditLog // nil: the store
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -96,11 +99,13 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	srv, err := admin.NewServer(admin.Config{
 		Library:        lib,
 		Auth:           authSvc,
+		Orgs:           orgs.NewService(db, orgs.Config{Now: s.clock.Now}),
 		Playlists:      playlists.NewService(db, db, playlists.Config{Now: s.clock.Now}),
 		Displays:       s.displays,
 		Schedules:      schedules.NewService(db, schedules.Config{Now: s.clock.Now}),
 		States:         desired.NewBuilder(db, lib, admin.URLs{}, desired.Config{Now: s.clock.Now}),
 		Changes:        opts.changes,
+		Audit:          auditLogOr(opts.audit, db), // audit_test.go
 		Now:            s.clock.Now,
 		Ready:          s.ready,
 		Logger:         logger,
@@ -111,6 +116,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
+	s.server = srv
 	s.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(s.srv.Close)
 	return s
@@ -875,8 +881,8 @@ func TestMediaContent(t *testing.T) {
 	}
 
 	resp = s.get("/api/v1/media/med_doesnotexist/content")
-	if resp.Header.Get("ETag") != "" || resp.Header.Get("Cache-Control") != "" {
-		t.Fatalf("404 carries caching headers: %v", resp.Header)
+	if resp.Header.Get("ETag") != "" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("404 carries caching headers (want Cache-Control: no-store only): %v", resp.Header)
 	}
 	wantError(t, resp, http.StatusNotFound, "not_found")
 }

@@ -59,6 +59,9 @@ func (s *Server) handleSendCommand(c echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
+	if err := s.checkDisplay(c); err != nil {
+		return err
+	}
 	cmd, err := s.commands.SendCommand(c.Request().Context(), c.Param("id"), req.Type, req.Args, currentUser(c).ID)
 	if err != nil {
 		return err
@@ -74,6 +77,9 @@ func (s *Server) handleListCommands(c echo.Context) error {
 	}
 	limit, err := queryLimit(c)
 	if err != nil {
+		return err
+	}
+	if err := s.checkDisplay(c); err != nil {
 		return err
 	}
 	cs, next, err := s.commands.ListCommands(c.Request().Context(), c.Param("id"), limit, c.QueryParam("cursor"))

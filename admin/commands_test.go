@@ -22,6 +22,7 @@ import (
 	"github.com/marquee-signage/marquee/mqtt"
 	"github.com/marquee-signage/marquee/mqtt/broker"
 	"github.com/marquee-signage/marquee/mqtt/mqtttest"
+	"github.com/marquee-signage/marquee/orgs"
 	"github.com/marquee-signage/marquee/playlists"
 	"github.com/marquee-signage/marquee/schedules"
 	"github.com/marquee-signage/marquee/sqlstore"
@@ -110,6 +111,7 @@ func newFleetStack(t *testing.T) *fleetStack {
 	srv, err := admin.NewServer(admin.Config{
 		Library:   lib,
 		Auth:      authSvc,
+		Orgs:      orgs.NewService(db, orgs.Config{Now: s.clock.Now}),
 		Playlists: playlists.NewService(db, db, playlists.Config{Now: s.clock.Now}),
 		Displays:  s.displays,
 		Schedules: schedules.NewService(db, schedules.Config{Now: s.clock.Now}),

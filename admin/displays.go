@@ -19,11 +19,14 @@ type displayRequest struct {
 	Tags               []string           `json:"tags"`
 	Location           *displays.Location `json:"location"`
 	FallbackPlaylistID string             `json:"fallback_playlist_id"`
+	// OrganisationID owns a new display: the user's organisation or one
+	// below it; "" means the user's. A PUT may not send it.
+	OrganisationID string `json:"organisation_id"`
 }
 
 func (r *displayRequest) input(c echo.Context) displays.Input {
 	return displays.Input{
-		OrgID:              currentUser(c).OrgID,
+		OrgID:              ownerOrg(c, r.OrganisationID),
 		Name:               r.Name,
 		Width:              r.Width,
 		Height:             r.Height,
@@ -95,10 +98,15 @@ func (s *Server) handleUpdateDisplay(c echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
+	if req.OrganisationID != "" {
+		return errOrgOnReplace()
+	}
+	before, _ := s.displays.Get(c.Request().Context(), c.Param("id")) // for the audit log only
 	d, err := s.displays.Update(c.Request().Context(), c.Param("id"), req.input(c))
 	if err != nil {
 		return err
 	}
+	setAuditChange(c, before, d)
 	s.notify(desired.ChangeDisplay, d.ID)
 	return c.JSON(http.StatusOK, d)
 }
@@ -106,9 +114,11 @@ func (s *Server) handleUpdateDisplay(c echo.Context) error {
 // handleDeleteDisplay: DELETE /api/v1/displays/{id} → 204; schedules stop
 // targeting it.
 func (s *Server) handleDeleteDisplay(c echo.Context) error {
+	before, _ := s.displays.Get(c.Request().Context(), c.Param("id")) // for the audit log only
 	if err := s.displays.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	setAuditChange(c, before, nil)
 	s.notify(desired.ChangeDisplay, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }

@@ -22,6 +22,9 @@ var statusByCode = map[string]int{
 	marquee.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	marquee.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	marquee.EINTERNAL:     http.StatusInternalServerError,
+
+	// Login throttling; Retry-After is set by the handler.
+	marquee.ETOOMANYREQUESTS: http.StatusTooManyRequests,
 }
 
 // codeMethodNotAllowed is the envelope code of a 405. It has no marquee

@@ -93,19 +93,23 @@ func (s *Server) handleUpdateMedia(c echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
+	before, _ := s.lib.Get(c.Request().Context(), c.Param("id")) // for the audit log only
 	it, err := s.lib.Update(c.Request().Context(), c.Param("id"), media.Update{Name: req.Name, Tags: req.Tags})
 	if err != nil {
 		return err
 	}
+	setAuditChange(c, before, it)
 	s.notify(desired.ChangeMedia, it.ID)
 	return c.JSON(http.StatusOK, it)
 }
 
 // handleDeleteMedia: DELETE /api/v1/media/{id}; 409 while something uses it.
 func (s *Server) handleDeleteMedia(c echo.Context) error {
+	before, _ := s.lib.Get(c.Request().Context(), c.Param("id")) // for the audit log only
 	if err := s.lib.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	setAuditChange(c, before, nil)
 	s.notify(desired.ChangeMedia, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }
@@ -140,6 +144,11 @@ func (s *Server) handleMediaRendition(c echo.Context) error {
 	}
 	fit, err := media.ParseFit(c.QueryParam("fit"))
 	if err != nil {
+		return err
+	}
+	// Library.Rendition does not apply the user's scope (desired states
+	// need renditions of media from above a display's organisation).
+	if _, err := s.lib.Get(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
 	r, err := s.lib.Rendition(c.Request().Context(), c.Param("id"), w, h, fit)

@@ -18,6 +18,9 @@ import (
 type playlistRequest struct {
 	Name  string                 `json:"name"`
 	Items *[]playlistItemRequest `json:"items"`
+	// OrganisationID owns a new playlist: the user's organisation or one
+	// below it; "" means the user's. A PUT may not send it.
+	OrganisationID string `json:"organisation_id"`
 }
 
 // playlistItemRequest is one item as sent. Times are strings so that a bad
@@ -33,7 +36,7 @@ type playlistItemRequest struct {
 // input turns the request into a playlists.Input for the calling user.
 func (r *playlistRequest) input(c echo.Context) (playlists.Input, error) {
 	u := currentUser(c)
-	in := playlists.Input{Name: r.Name, OrgID: u.OrgID, CreatedBy: u.ID}
+	in := playlists.Input{Name: r.Name, OrgID: ownerOrg(c, r.OrganisationID), CreatedBy: u.ID}
 	if r.Items == nil {
 		return in, nil
 	}
@@ -128,14 +131,19 @@ func (s *Server) handleUpdatePlaylist(c echo.Context) error {
 	if req.Items == nil {
 		return marquee.Errorf(marquee.EINVALID, `"items" is required; send [] for an empty playlist`)
 	}
+	if req.OrganisationID != "" {
+		return errOrgOnReplace()
+	}
 	in, err := req.input(c)
 	if err != nil {
 		return err
 	}
+	before, _ := s.playlists.Get(c.Request().Context(), c.Param("id")) // for the audit log only
 	p, err := s.playlists.Update(c.Request().Context(), c.Param("id"), in)
 	if err != nil {
 		return err
 	}
+	setAuditChange(c, before, p)
 	s.notify(desired.ChangePlaylist, p.ID)
 	return c.JSON(http.StatusOK, p)
 }
@@ -143,9 +151,11 @@ func (s *Server) handleUpdatePlaylist(c echo.Context) error {
 // handleDeletePlaylist: DELETE /api/v1/playlists/{id} → 204; 409 while a
 // schedule or a display uses it.
 func (s *Server) handleDeletePlaylist(c echo.Context) error {
+	before, _ := s.playlists.Get(c.Request().Context(), c.Param("id")) // for the audit log only
 	if err := s.playlists.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	setAuditChange(c, before, nil)
 	s.notify(desired.ChangePlaylist, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }

@@ -27,6 +27,9 @@ type PlayFilter struct {
 	From, To   time.Time
 	Limit      int // 0 means the store's default
 	Cursor     string
+	// Within is set by the implementation from the actor's scope in ctx;
+	// handlers leave it "".
+	Within string
 }
 
 // maxFilterID bounds an ID given as a filter.

@@ -18,6 +18,9 @@ const (
 	displaysPrefix  = apiPrefix + "/displays"
 	schedulesPrefix = apiPrefix + "/schedules"
 	playsPrefix     = apiPrefix + "/plays"
+	orgsPrefix      = apiPrefix + "/organisations"
+	usersPrefix     = apiPrefix + "/users"
+	authPrefix      = apiPrefix + "/auth"
 	// playerPrefix holds the routes players call with their display token.
 	playerPrefix = apiPrefix + "/player"
 )
@@ -45,6 +48,19 @@ func (s *Server) routes() []route {
 
 		{http.MethodPost, apiPrefix + "/auth/login", s.handleLogin, permPublic},
 		{http.MethodPost, apiPrefix + "/auth/logout", s.handleLogout, auth.PermSelf},
+		{http.MethodGet, authPrefix + "/session", s.handleCurrentSession, auth.PermSelf},
+		{http.MethodPost, authPrefix + "/password", s.handleChangePassword, auth.PermSelf},
+		{http.MethodGet, authPrefix + "/sessions", s.handleListSessions, auth.PermSelf},
+		{http.MethodDelete, authPrefix + "/sessions/:id", s.handleRevokeSession, auth.PermSelf},
+		{http.MethodGet, authPrefix + "/tokens", s.handleListTokens, auth.PermSelf},
+		{http.MethodPost, authPrefix + "/tokens", s.handleCreateToken, auth.PermSelf},
+		{http.MethodDelete, authPrefix + "/tokens/:id", s.handleRevokeToken, auth.PermSelf},
+
+		{http.MethodGet, usersPrefix, s.handleListUsers, auth.PermUserManage},
+		{http.MethodPost, usersPrefix, s.handleCreateUser, auth.PermUserManage},
+		{http.MethodGet, usersPrefix + "/:id", s.handleGetUser, auth.PermUserManage},
+		{http.MethodPatch, usersPrefix + "/:id", s.handleUpdateUser, auth.PermUserManage},
+		{http.MethodPost, usersPrefix + "/:id/password", s.handleResetPassword, auth.PermUserManage},
 
 		{http.MethodGet, mediaPrefix, s.handleListMedia, auth.PermRead},
 		{http.MethodPost, mediaPrefix, s.handleUploadMedia, auth.PermContentWrite},
@@ -77,8 +93,15 @@ func (s *Server) routes() []route {
 		{http.MethodPost, displaysPrefix + "/:id/commands", s.handleSendCommand, auth.PermDisplayManage},
 		{http.MethodGet, displaysPrefix + "/:id/commands", s.handleListCommands, auth.PermRead},
 
+		{http.MethodGet, orgsPrefix, s.handleListOrgs, auth.PermRead},
+		{http.MethodPost, orgsPrefix, s.handleCreateOrg, auth.PermUserManage},
+		{http.MethodGet, orgsPrefix + "/:id", s.handleGetOrg, auth.PermRead},
+		{http.MethodPatch, orgsPrefix + "/:id", s.handleRenameOrg, auth.PermUserManage},
+		{http.MethodDelete, orgsPrefix + "/:id", s.handleDeleteOrg, auth.PermUserManage},
+
 		{http.MethodGet, playsPrefix, s.handleListPlays, auth.PermRead},
 		{http.MethodGet, apiPrefix + "/stats", s.handleStats, auth.PermRead},
+		{http.MethodGet, apiPrefix + "/audit", s.handleListAudit, auth.PermAuditRead},
 
 		// Player routes: public to requireAuth because requireDisplay
 		// admits them, with a display token instead of a user's.
@@ -111,10 +134,19 @@ func (s *Server) register(e *echo.Echo) {
 		case "":
 			panic("admin: route " + r.method + " " + r.path + " names no permission")
 		default:
-			mw = append(mw, s.requireAuth, requirePermission(r.perm))
+			// withActor: the services see the user's scope (orgs.go).
+			mw = append(mw, s.requireAuth, requirePermission(r.perm), s.withActor)
+		}
+		if sp, ok := auditSpecFor(r); ok {
+			mw = append(mw, s.withAudit(sp)) // audit.go
 		}
 		e.Add(r.method, r.path, r.handler, mw...)
 	}
+}
+
+// userPath is the URL path of one user.
+func userPath(id string) string {
+	return usersPrefix + "/" + url.PathEscape(id)
 }
 
 // mediaPath is the URL path of one media item.
@@ -130,6 +162,11 @@ func playlistPath(id string) string {
 // displayPath is the URL path of one display.
 func displayPath(id string) string {
 	return displaysPrefix + "/" + url.PathEscape(id)
+}
+
+// orgPath is the URL path of one organisation.
+func orgPath(id string) string {
+	return orgsPrefix + "/" + url.PathEscape(id)
 }
 
 // schedulePath is the URL path of one schedule.

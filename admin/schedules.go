@@ -21,6 +21,9 @@ type scheduleRequest struct {
 	EndsOn     string            `json:"ends_on"`
 	Priority   string            `json:"priority"`
 	Timezone   string            `json:"timezone"`
+	// OrganisationID owns a new schedule: the user's organisation or one
+	// below it; "" means the user's. A PUT may not send it.
+	OrganisationID string `json:"organisation_id"`
 }
 
 func (r *scheduleRequest) input(c echo.Context) (schedules.Input, error) {
@@ -29,7 +32,7 @@ func (r *scheduleRequest) input(c echo.Context) (schedules.Input, error) {
 		return schedules.Input{}, err
 	}
 	return schedules.Input{
-		OrgID:      currentUser(c).OrgID,
+		OrgID:      ownerOrg(c, r.OrganisationID),
 		Name:       r.Name,
 		PlaylistID: r.PlaylistID,
 		Targets:    r.Targets,
@@ -42,11 +45,15 @@ func (r *scheduleRequest) input(c echo.Context) (schedules.Input, error) {
 	}, nil
 }
 
-// bindSchedule reads a scheduleRequest into an Input.
-func bindSchedule(c echo.Context) (schedules.Input, error) {
+// bindSchedule reads a scheduleRequest into an Input; the body of a
+// replacing PUT may not name an organisation.
+func bindSchedule(c echo.Context, replace bool) (schedules.Input, error) {
 	var req scheduleRequest
 	if err := c.Bind(&req); err != nil {
 		return schedules.Input{}, err
+	}
+	if replace && req.OrganisationID != "" {
+		return schedules.Input{}, errOrgOnReplace()
 	}
 	return req.input(c)
 }
@@ -66,7 +73,7 @@ func newScheduleResponse(sc *schedules.Schedule, rep *schedules.Report) schedule
 // handleCreateSchedule: POST /api/v1/schedules → 201 with the schedule and
 // its conflicts.
 func (s *Server) handleCreateSchedule(c echo.Context) error {
-	in, err := bindSchedule(c)
+	in, err := bindSchedule(c, false)
 	if err != nil {
 		return err
 	}
@@ -83,7 +90,7 @@ func (s *Server) handleCreateSchedule(c echo.Context) error {
 // with the conflict report of the body; nothing is stored. schedule_id
 // checks an edit of that schedule.
 func (s *Server) handleCheckSchedule(c echo.Context) error {
-	in, err := bindSchedule(c)
+	in, err := bindSchedule(c, false)
 	if err != nil {
 		return err
 	}
@@ -130,23 +137,27 @@ func (s *Server) handleGetSchedule(c echo.Context) error {
 // handleUpdateSchedule: PUT /api/v1/schedules/{id} → 200 with the schedule
 // and its conflicts.
 func (s *Server) handleUpdateSchedule(c echo.Context) error {
-	in, err := bindSchedule(c)
+	in, err := bindSchedule(c, true)
 	if err != nil {
 		return err
 	}
+	before, _ := s.schedules.Get(c.Request().Context(), c.Param("id")) // for the audit log only
 	sc, rep, err := s.schedules.Update(c.Request().Context(), c.Param("id"), in)
 	if err != nil {
 		return err
 	}
+	setAuditChange(c, before, sc)
 	s.notify(desired.ChangeSchedule, sc.ID)
 	return c.JSON(http.StatusOK, newScheduleResponse(sc, rep))
 }
 
 // handleDeleteSchedule: DELETE /api/v1/schedules/{id} → 204.
 func (s *Server) handleDeleteSchedule(c echo.Context) error {
+	before, _ := s.schedules.Get(c.Request().Context(), c.Param("id")) // for the audit log only
 	if err := s.schedules.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	setAuditChange(c, before, nil)
 	s.notify(desired.ChangeSchedule, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }

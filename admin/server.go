@@ -19,6 +19,7 @@ import (
 	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/media"
+	"github.com/marquee-signage/marquee/orgs"
 	"github.com/marquee-signage/marquee/playlists"
 	"github.com/marquee-signage/marquee/schedules"
 )
@@ -29,11 +30,12 @@ const (
 	DefaultMaxUploadBytes = 512<<20 + 1<<20
 )
 
-// Config holds what a Server needs. Library, Auth, Playlists, Displays and
-// Schedules are required.
+// Config holds what a Server needs. Library, Auth, Orgs, Playlists,
+// Displays and Schedules are required.
 type Config struct {
 	Library   *media.Library
 	Auth      *auth.Service
+	Orgs      *orgs.Service // the organisation tree and each user's scope
 	Playlists *playlists.Service
 	Displays  *displays.Service
 	Schedules *schedules.Service
@@ -50,6 +52,10 @@ type Config struct {
 	Plays    Plays
 	Statuses Statuses
 	Players  Players
+	// Audit, when set, receives an entry for every change made through
+	// the API and serves GET /api/v1/audit (audit.go); nil records
+	// nothing and answers that route 503. cmd/marquee always sets it.
+	Audit AuditLog
 	// Stats, when set, returns the server's counters for GET
 	// /api/v1/stats (a struct of structs of numbers; see handleStats).
 	Stats func() any
@@ -75,6 +81,7 @@ type Config struct {
 type Server struct {
 	lib       *media.Library
 	auth      *auth.Service
+	orgs      *orgs.Service
 	playlists *playlists.Service
 	displays  *displays.Service
 	schedules *schedules.Service
@@ -84,6 +91,7 @@ type Server struct {
 	plays     Plays
 	statuses  Statuses
 	players   Players
+	audit     auditRecorder
 	now       func() time.Time
 	stats     func() any
 	ready     func(ctx context.Context) error
@@ -108,6 +116,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Auth == nil {
 		return nil, errors.New("admin: Config.Auth is required")
 	}
+	if cfg.Orgs == nil {
+		return nil, errors.New("admin: Config.Orgs is required")
+	}
 	if cfg.Playlists == nil {
 		return nil, errors.New("admin: Config.Playlists is required")
 	}
@@ -123,6 +134,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		lib:       cfg.Library,
 		auth:      cfg.Auth,
+		orgs:      cfg.Orgs,
 		playlists: cfg.Playlists,
 		displays:  cfg.Displays,
 		schedules: cfg.Schedules,
@@ -132,6 +144,7 @@ func NewServer(cfg Config) (*Server, error) {
 		plays:     cfg.Plays,
 		statuses:  cfg.Statuses,
 		players:   cfg.Players,
+		audit:     auditRecorder{log: cfg.Audit},
 		now:       cfg.Now,
 		stats:     cfg.Stats,
 		ready:     cfg.Ready,
@@ -172,7 +185,7 @@ func (s *Server) newEcho() *echo.Echo {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
 	e.Binder = jsonBinder{maxBytes: s.maxBody}
-	e.Use(s.withRequestID, s.withAccessLog, withSecurityHeaders, s.withRecover)
+	e.Use(s.withRequestID, s.withAccessLog, withSecurityHeaders, s.withBodyLimit, s.withRecover) // security.go: headers, body limits
 	s.register(e)
 	return e
 }
@@ -218,15 +231,6 @@ func plainID(id string) bool {
 func requestID(c echo.Context) string {
 	id, _ := c.Get(ctxRequestID).(string)
 	return id
-}
-
-// withSecurityHeaders stops browsers from second-guessing content types (a
-// served file is only ever the type its magic bytes proved).
-func withSecurityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
-		return next(c)
-	}
 }
 
 // withAccessLog logs one line per request. It hands errors to the error

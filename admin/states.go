@@ -24,6 +24,9 @@ const (
 // desired state, rebuilt (and its revision bumped) when something that
 // affects it changed. ETag "rev-N"; If-None-Match answers 304.
 func (s *Server) handleDisplayState(c echo.Context) error {
+	if err := s.checkDisplay(c); err != nil {
+		return err
+	}
 	st, _, err := s.states.State(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -36,6 +39,15 @@ func (s *Server) handleDisplayState(c echo.Context) error {
 		return c.NoContent(http.StatusNotModified)
 	}
 	return c.JSON(http.StatusOK, st)
+}
+
+// checkDisplay answers 404 unless display {id} exists in the user's scope:
+// what hangs off a display (its state, timeline and commands) is reached
+// through it. The desired-state builder itself reads whatever the display
+// shows, content from organisations above it included.
+func (s *Server) checkDisplay(c echo.Context) error {
+	_, err := s.displays.Get(c.Request().Context(), c.Param("id"))
+	return err
 }
 
 func etagMatches(header, etag string) bool {
@@ -81,6 +93,9 @@ type timelineResponse struct {
 func (s *Server) handleDisplayTimeline(c echo.Context) error {
 	from, to, limit, err := timelineParams(c, s.now())
 	if err != nil {
+		return err
+	}
+	if err := s.checkDisplay(c); err != nil {
 		return err
 	}
 	st, _, err := s.states.State(c.Request().Context(), c.Param("id"))

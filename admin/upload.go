@@ -24,11 +24,13 @@ type upload struct {
 	filename string // of the file part, as the client sent it (base name)
 	name     *string
 	tags     *string
+	org      *string // organisation_id: "" or absent means the user's
 }
 
 // handleUploadMedia: POST /api/v1/media, multipart/form-data with a "file"
-// part and optional "name" and "tags" (comma-separated) fields, before or
-// after the file.
+// part and optional "name", "tags" (comma-separated) and "organisation_id"
+// (the user's organisation or one below it; absent means the user's)
+// fields, before or after the file.
 //
 // The body is read as a stream: the file part goes straight into
 // Library.Stage (which spools it to a temp file and validates it) and the
@@ -77,13 +79,14 @@ func (s *Server) handleUploadMedia(c echo.Context) (err error) {
 	it, err := s.lib.Commit(ctx, up.staged, media.Meta{
 		Name:      up.itemName(),
 		Tags:      splitTags(up.tags),
-		OrgID:     u.OrgID,
+		OrgID:     ownerOrg(c, deref(up.org)),
 		CreatedBy: u.ID,
 	})
 	if err != nil {
 		return err
 	}
 	s.notify(desired.ChangeMedia, it.ID)
+	setAuditChange(c, nil, it) // the body is a file: the audit log keeps the item
 	c.Response().Header().Set(echo.HeaderLocation, mediaPath(it.ID))
 	return c.JSON(http.StatusCreated, it)
 }
@@ -107,21 +110,24 @@ func (s *Server) readPart(ctx context.Context, p *multipart.Part, up *upload) er
 			return err
 		}
 		up.staged = staged
-	case "name", "tags":
+	case "name", "tags", "organisation_id":
 		v, err := readField(p)
 		if err != nil {
 			return err
 		}
 		dst := &up.name
-		if field == "tags" {
+		switch field {
+		case "tags":
 			dst = &up.tags
+		case "organisation_id":
+			dst = &up.org
 		}
 		if *dst != nil {
 			return marquee.Errorf(marquee.EINVALID, "field %q given twice", field)
 		}
 		*dst = &v
 	default:
-		return marquee.Errorf(marquee.EINVALID, `unknown form field %q: expected "file", "name" or "tags"`, truncate(field, 64))
+		return marquee.Errorf(marquee.EINVALID, `unknown form field %q: expected "file", "name", "tags" or "organisation_id"`, truncate(field, 64))
 	}
 	return nil
 }
@@ -196,4 +202,12 @@ func truncate(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
+}
+
+// deref returns *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

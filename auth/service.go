@@ -43,6 +43,8 @@ type Config struct {
 	BcryptCost int
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Throttle holds the login limits; the zero value means the defaults.
+	Throttle ThrottleConfig
 }
 
 // Service logs users in and out and turns bearer tokens back into users.
@@ -52,6 +54,10 @@ type Service struct {
 	ttl   time.Duration
 	cost  int
 	now   func() time.Time
+
+	// throttle holds the login limits; ips counts failures per address.
+	throttle ThrottleConfig
+	ips      *ipLimiter
 
 	// dummyHash is compared against when the username is unknown, so that
 	// a failed login costs one bcrypt run either way.
@@ -71,43 +77,24 @@ func NewService(store Store, cfg Config) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.throttle = cfg.Throttle.withDefaults()
+	s.ips = newIPLimiter(s.throttle)
 	return s
 }
 
-// Login checks a username and password and opens a session. It returns the
-// bearer token (shown once; only its hash is stored) and the user.
+// Login checks a username and password and opens a bearer session, under
+// the login limits (OpenSession without an address). It returns the bearer
+// token (shown once; only its hash is stored) and the user.
 //
 // A wrong username or password yields EUNAUTHORIZED with the same message
-// either way; a disabled account yields EUNAUTHORIZED too.
+// either way; a disabled account yields EUNAUTHORIZED too; a locked
+// username ETOOMANYREQUESTS.
 func (s *Service) Login(ctx context.Context, username, password string) (string, *User, error) {
-	u, err := s.store.FindUserByUsername(ctx, username)
-	if marquee.ErrorCode(err) == marquee.ENOTFOUND {
-		// Spend the same bcrypt time as for a real user.
-		_ = bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
-		return "", nil, marquee.Errorf(marquee.EUNAUTHORIZED, msgBadCredentials)
-	} else if err != nil {
-		return "", nil, fmt.Errorf("find user: %w", err)
+	g, err := s.OpenSession(ctx, Credentials{Username: username, Password: password})
+	if err != nil {
+		return "", nil, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		return "", nil, marquee.Errorf(marquee.EUNAUTHORIZED, msgBadCredentials)
-	}
-	if u.Disabled {
-		return "", nil, marquee.Errorf(marquee.EUNAUTHORIZED, "account is disabled")
-	}
-
-	token, hash := NewToken()
-	now := s.now().UTC()
-	sess := &Session{
-		ID:        marquee.NewID("ses_"),
-		UserID:    u.ID,
-		TokenHash: hash,
-		CreatedAt: now,
-		ExpiresAt: now.Add(s.ttl),
-	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return "", nil, fmt.Errorf("create session: %w", err)
-	}
-	return token, u, nil
+	return g.Token, g.User, nil
 }
 
 // Authenticate returns the user and session that a bearer token stands for.
@@ -147,15 +134,24 @@ func (s *Service) Logout(ctx context.Context, sessionID string) error {
 	return nil
 }
 
-// PruneSessions deletes expired sessions and returns how many went. Expired
-// sessions are already refused by Authenticate; this only reclaims space,
-// for a periodic job.
+// PruneSessions deletes expired sessions and API tokens, and login
+// counters untouched for a day, and returns how many sessions and tokens
+// went. Expired credentials are already refused by Authenticate; this only
+// reclaims space, for a periodic job.
 func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
-	n, err := s.store.DeleteExpiredSessions(ctx, s.now().UTC())
+	now := s.now().UTC()
+	n, err := s.store.DeleteExpiredSessions(ctx, now)
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
-	return n, nil
+	nt, err := s.store.DeleteExpiredAPITokens(ctx, now)
+	if err != nil {
+		return n, fmt.Errorf("delete expired api tokens: %w", err)
+	}
+	if _, err := s.store.DeleteStaleLoginThrottles(ctx, now.Add(-staleThrottleAfter)); err != nil {
+		return n + nt, fmt.Errorf("delete stale login throttles: %w", err)
+	}
+	return n + nt, nil
 }
 
 // Bootstrap creates the first user when the store has none: "admin", with
@@ -228,9 +224,15 @@ func (s *Service) dummy() []byte {
 // NewToken returns a new bearer token — "mqt_" followed by 32 random bytes
 // in unpadded base64url — and its hash, as HashToken computes it.
 func NewToken() (token, hash string) {
+	return newSecret(tokenPrefix)
+}
+
+// newSecret returns prefix followed by 32 random bytes in unpadded
+// base64url, and its hash (HashToken).
+func newSecret(prefix string) (token, hash string) {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails; it crashes instead
-	token = tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	token = prefix + base64.RawURLEncoding.EncodeToString(b[:])
 	return token, HashToken(token)
 }
 

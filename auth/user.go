@@ -37,6 +37,8 @@ type Session struct {
 	TokenHash string // hex SHA-256 of the token
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Kind is SessionBearer or SessionCookie; "" is read as SessionBearer.
+	Kind string
 }
 
 // Store persists users and sessions. It is implemented by sqlstore.
@@ -51,4 +53,6 @@ type Store interface {
 	FindSessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
 	DeleteSession(ctx context.Context, id string) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+	// AccountStore: user management, API tokens, login throttling.
+	AccountStore
 }

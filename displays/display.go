@@ -55,13 +55,18 @@ type Filter struct {
 	NameContains string // case-insensitive substring
 	Limit        int    // 1..500; 0 means 50
 	Cursor       string
+	// Within keeps the displays of this organisation and those below it;
+	// "" means every organisation. Service.List sets it from the actor's
+	// scope.
+	Within string
 }
 
 // Store persists displays. It is implemented by sqlstore.
 //
 // Errors carry marquee error codes: ENOTFOUND for an unknown ID; EINVALID for
 // a malformed cursor or a reference to an organisation or fallback playlist
-// that does not exist; ECONFLICT for a taken ID or token hash.
+// that does not exist (a fallback must belong to the display's organisation,
+// one above it or one below it); ECONFLICT for a taken ID or token hash.
 type Store interface {
 	// CreateDisplay inserts d and its tags; it fills in what it stored
 	// (ID when empty, times truncated to milliseconds in UTC, sorted tags).

@@ -36,7 +36,8 @@ const msgBadCredentials = "invalid display or token"
 // Input holds the editable fields of a display: the body of a create (POST)
 // or a full replace (PUT).
 type Input struct {
-	// OrgID is the owning organisation; used by Create only.
+	// OrgID is the owning organisation, which must be in the actor's
+	// scope; used by Create only.
 	OrgID    string
 	Name     string
 	Width    int
@@ -74,8 +75,13 @@ func NewService(store Store, cfg Config) *Service {
 // Create validates in and stores a new display with a fresh token. It
 // returns the display and the token, which is shown only this once: the
 // store keeps its hash. Invalid input is EINVALID with a message that names
-// the field; so is a fallback playlist that does not exist.
+// the field; so is an organisation outside the actor's scope
+// (auth.Scope.CheckOwner) and a fallback playlist that does not exist in
+// the display's organisation, one above it or one below it.
 func (s *Service) Create(ctx context.Context, in Input) (*Display, string, error) {
+	if err := auth.ScopeFrom(ctx).CheckOwner(in.OrgID); err != nil {
+		return nil, "", err
+	}
 	d, err := validate(in)
 	if err != nil {
 		return nil, "", err
@@ -93,8 +99,12 @@ func (s *Service) Create(ctx context.Context, in Input) (*Display, string, error
 }
 
 // RotateToken gives the display a new token and returns it (shown once).
-// The old token stops working at once. ENOTFOUND for an unknown ID.
+// The old token stops working at once. ENOTFOUND for an unknown ID (or one
+// outside the actor's scope).
 func (s *Service) RotateToken(ctx context.Context, id string) (string, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return "", err
+	}
 	token, hash := newToken()
 	if err := s.store.SetDisplayTokenHash(ctx, id, hash, s.now().UTC()); err != nil {
 		return "", fmt.Errorf("rotate display token: %w", err)
@@ -102,24 +112,32 @@ func (s *Service) RotateToken(ctx context.Context, id string) (string, error) {
 	return token, nil
 }
 
-// Get returns the display, or ENOTFOUND.
+// Get returns the display, or ENOTFOUND — also when it belongs to an
+// organisation outside the actor's scope (auth.ScopeFrom), so that its
+// existence is not revealed. What hangs off a display (its desired state,
+// timeline, commands) is reached through Get first.
 func (s *Service) Get(ctx context.Context, id string) (*Display, error) {
 	d, err := s.store.FindDisplayByID(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("find display: %w", err)
 	}
+	if !auth.ScopeFrom(ctx).Contains(d.OrgID) {
+		return nil, marquee.Errorf(marquee.ENOTFOUND, "display %q not found", id)
+	}
 	return d, nil
 }
 
-// List returns one page of displays matching f, newest first, and the
-// cursor of the next page ("" at the end). f.Tag is matched after the same
-// normalisation as stored tags. A Limit outside 0..500 or a malformed
-// cursor is EINVALID.
+// List returns one page of the displays in the actor's scope that match f,
+// newest first, and the cursor of the next page ("" at the end). f.Tag is
+// matched after the same normalisation as stored tags; f.Within is replaced
+// by the actor's scope. A Limit outside 0..500 or a malformed cursor is
+// EINVALID.
 func (s *Service) List(ctx context.Context, f Filter) ([]*Display, string, error) {
 	if f.Limit < 0 || f.Limit > 500 {
 		return nil, "", marquee.Errorf(marquee.EINVALID, "limit must be between 1 and 500")
 	}
 	f.Tag = strings.ToLower(norm.NFC.String(strings.TrimSpace(f.Tag)))
+	f.Within = auth.ScopeFrom(ctx).Within()
 	ds, next, err := s.store.FindDisplays(ctx, f)
 	if err != nil {
 		return nil, "", fmt.Errorf("find displays: %w", err)
@@ -129,11 +147,15 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Display, string, error
 
 // Update replaces every editable field of the display with in (a PUT: an
 // absent tag list clears the tags, an absent location removes it) and
-// returns the stored display. in.OrgID is ignored. ENOTFOUND for an unknown
-// ID; EINVALID as for Create.
+// returns the stored display. in.OrgID is ignored: displays do not move
+// between organisations. ENOTFOUND for an unknown ID (or one outside the
+// actor's scope); EINVALID as for Create.
 func (s *Service) Update(ctx context.Context, id string, in Input) (*Display, error) {
 	d, err := validate(in)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err
 	}
 	d.ID = id
@@ -146,8 +168,11 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (*Display, er
 }
 
 // Delete removes the display; schedules that named it stop targeting it.
-// ENOTFOUND for an unknown ID.
+// ENOTFOUND for an unknown ID (or one outside the actor's scope).
 func (s *Service) Delete(ctx context.Context, id string) error {
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
 	if err := s.store.DeleteDisplay(ctx, id); err != nil {
 		return fmt.Errorf("delete display: %w", err)
 	}

@@ -222,6 +222,8 @@ func (s *Service) parseCmdResult(m mqtt.Message) (*CommandUpdate, error) {
 		return nil, marquee.Errorf(marquee.EINVALID, "format %d is not %d", r.Format, marquee.WireFormat)
 	case r.ID == "" || len(r.ID) > maxCommandArgKey:
 		return nil, marquee.Errorf(marquee.EINVALID, "no command ID")
+	case strings.ContainsRune(r.ID, 0): // PostgreSQL refuses NUL in text (found by FuzzParseCmdResult)
+		return nil, marquee.Errorf(marquee.EINVALID, "command ID is not valid text")
 	case !utf8.ValidString(r.Error) || strings.ContainsRune(r.Error, 0):
 		return nil, marquee.Errorf(marquee.EINVALID, "error is not valid text")
 	}

@@ -41,6 +41,10 @@ type Filter struct {
 	NameContains string // case-insensitive substring
 	Limit        int    // 1..500; 0 means 50
 	Cursor       string
+	// Within keeps the items of this organisation and those below it; ""
+	// means every organisation. Library.List sets it from the actor's
+	// scope.
+	Within string
 }
 
 // Update changes an item's editable fields; nil fields are left alone.

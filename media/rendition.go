@@ -47,8 +47,12 @@ type Rendition struct {
 	ModTime       time.Time
 }
 
-// Thumbnail returns the item's 320×180 rendition with FitFit.
+// Thumbnail returns the item's 320×180 rendition with FitFit. An item
+// outside the actor's scope is ENOTFOUND.
 func (l *Library) Thumbnail(ctx context.Context, id string) (Rendition, error) {
+	if _, err := l.Get(ctx, id); err != nil {
+		return Rendition{}, err
+	}
 	return l.Rendition(ctx, id, 320, 180, FitFit)
 }
 
@@ -65,6 +69,11 @@ func (l *Library) Thumbnail(ctx context.Context, id string) (Rendition, error) {
 // w and h must be 1..MaxRenditionSide, else EINVALID; an unknown id is
 // ENOTFOUND. After Close, cached renditions are still returned; anything
 // that would need generating is EUNAVAILABLE.
+//
+// Rendition does not apply the actor's scope: desired states name media of
+// any organisation above a display's, and their builder cuts renditions
+// while a user previews a display. Callers serving a user check with Get
+// first.
 func (l *Library) Rendition(ctx context.Context, id string, w, h int, fit Fit) (Rendition, error) {
 	if err := l.checkRenditionSize(w, h); err != nil {
 		return Rendition{}, err
@@ -73,7 +82,7 @@ func (l *Library) Rendition(ctx context.Context, id string, w, h int, fit Fit) (
 	if err != nil {
 		return Rendition{}, err
 	}
-	it, err := l.Get(ctx, id)
+	it, err := l.find(ctx, id)
 	if err != nil {
 		return Rendition{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/auth"
 )
 
 // Staged is an upload that has been received, hashed and validated but not
@@ -165,7 +166,8 @@ func (l *Library) probeImage(ctx context.Context, s *Staged) error {
 	return nil
 }
 
-// Commit records a staged upload as a new item owned by m.OrgID. It
+// Commit records a staged upload as a new item owned by m.OrgID, which
+// must be in the actor's scope (auth.Scope.CheckOwner). It
 // normalises m (see Meta: name required, at most MaxNameRunes; tags
 // lower-cased, deduplicated, sorted, at most MaxTags of 1..MaxTagRunes
 // letters, digits and ":-_."; otherwise EINVALID), moves the bytes into the
@@ -191,6 +193,9 @@ func (l *Library) Commit(ctx context.Context, s *Staged, m Meta) (*Item, error) 
 	}()
 	name, tags, err := normaliseMeta(m)
 	if err != nil {
+		return nil, err
+	}
+	if err := auth.ScopeFrom(ctx).CheckOwner(m.OrgID); err != nil {
 		return nil, err
 	}
 	if !validSHA256(s.SHA256) {
@@ -249,6 +254,9 @@ func (l *Library) dropBlobIfUnused(ctx context.Context, sha string) {
 // row behind.
 func (l *Library) Upload(ctx context.Context, r io.Reader, m Meta) (*Item, error) {
 	if _, _, err := normaliseMeta(m); err != nil {
+		return nil, err
+	}
+	if err := auth.ScopeFrom(ctx).CheckOwner(m.OrgID); err != nil {
 		return nil, err
 	}
 	s, err := l.Stage(ctx, r)

@@ -110,7 +110,8 @@ func SameContent(name string, items []Item, name2 string, items2 []Item) bool {
 type Input struct {
 	Name  string
 	Items []Item
-	// OrgID owns a new playlist; Update ignores it.
+	// OrgID owns a new playlist and must be in the actor's scope; Update
+	// ignores it.
 	OrgID string
 	// CreatedBy is the user ID making the change: the playlist's creator
 	// (Create) or the new revision's author (Update).
@@ -124,6 +125,10 @@ type Filter struct {
 	MediaID      string // only playlists whose current revision plays this media
 	Limit        int    // 1..500; 0 means 50
 	Cursor       string
+	// Within keeps the playlists of this organisation and those below it;
+	// "" means every organisation. Service.List sets it from the actor's
+	// scope.
+	Within string
 }
 
 // Revision is the content of a new revision, resolved and validated.
@@ -143,9 +148,12 @@ type MediaInfo struct {
 // MediaLookup finds media items for a playlist. It is implemented by
 // sqlstore.
 type MediaLookup interface {
-	// FindMediaInfo returns the items among ids that exist, by ID; absent
-	// IDs are simply missing from the map.
-	FindMediaInfo(ctx context.Context, ids []string) (map[string]MediaInfo, error)
+	// FindMediaInfo returns the items among ids that exist and that a
+	// playlist of organisation orgID may play, by ID: those of orgID, of
+	// an organisation above it or of one below it (content flows down the
+	// tree; siblings share nothing). Other IDs are simply missing from the
+	// map.
+	FindMediaInfo(ctx context.Context, orgID string, ids []string) (map[string]MediaInfo, error)
 }
 
 // Store persists playlists and their revisions. It is implemented by

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/internal/label"
 )
 
@@ -40,14 +41,16 @@ func NewService(store Store, media MediaLookup, cfg Config) *Service {
 }
 
 // Create validates in, resolves its defaults and stores it as revision 1
-// of a new playlist owned by in.OrgID. Invalid input is EINVALID with a
-// message naming the item (numbered from 0), e.g. `item 3: media "med_x"
-// does not exist`.
+// of a new playlist owned by in.OrgID, which must be in the actor's scope
+// (auth.Scope.CheckOwner). Invalid input is EINVALID with a message naming
+// the item (numbered from 0), e.g. `item 3: media "med_x" does not exist`;
+// so is media of an organisation that is neither in.OrgID, above it nor
+// below it (see MediaLookup).
 func (s *Service) Create(ctx context.Context, in Input) (*Playlist, error) {
-	if in.OrgID == "" {
-		return nil, marquee.Errorf(marquee.EINVALID, "organisation is required")
+	if err := auth.ScopeFrom(ctx).CheckOwner(in.OrgID); err != nil {
+		return nil, err
 	}
-	name, items, err := s.resolve(ctx, in)
+	name, items, err := s.resolve(ctx, in.OrgID, in)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +70,15 @@ func (s *Service) Create(ctx context.Context, in Input) (*Playlist, error) {
 // Update replaces the name and items of playlist id, as Create validates
 // them, with a new revision authored by in.CreatedBy, and returns it. An
 // update that changes nothing once defaults are resolved makes no revision
-// and returns the current one. ENOTFOUND for an unknown playlist.
+// and returns the current one. in.OrgID is ignored: playlists do not move
+// between organisations. ENOTFOUND for an unknown playlist or one outside
+// the actor's scope.
 func (s *Service) Update(ctx context.Context, id string, in Input) (*Playlist, error) {
-	name, items, err := s.resolve(ctx, in)
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	name, items, err := s.resolve(ctx, cur.OrgID, in)
 	if err != nil {
 		return nil, err
 	}
@@ -85,16 +94,21 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (*Playlist, e
 	return p, nil
 }
 
-// Get returns the current revision of playlist id, or ENOTFOUND.
+// Get returns the current revision of playlist id, or ENOTFOUND — also
+// when it belongs to an organisation outside the actor's scope
+// (auth.ScopeFrom), so that its existence is not revealed.
 func (s *Service) Get(ctx context.Context, id string) (*Playlist, error) {
 	p, err := s.store.FindPlaylistByID(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("find playlist: %w", err)
 	}
+	if !auth.ScopeFrom(ctx).Contains(p.OrgID) {
+		return nil, errNotFound(id)
+	}
 	return p, nil
 }
 
-// GetRevision returns revision rev of playlist id, or ENOTFOUND.
+// GetRevision returns revision rev of playlist id, or ENOTFOUND (as Get).
 func (s *Service) GetRevision(ctx context.Context, id string, rev int64) (*Playlist, error) {
 	if rev < 1 {
 		return nil, marquee.Errorf(marquee.ENOTFOUND, "playlist %q has no revision %d", id, rev)
@@ -103,14 +117,25 @@ func (s *Service) GetRevision(ctx context.Context, id string, rev int64) (*Playl
 	if err != nil {
 		return nil, fmt.Errorf("find playlist revision: %w", err)
 	}
+	if !auth.ScopeFrom(ctx).Contains(p.OrgID) {
+		return nil, errNotFound(id)
+	}
 	return p, nil
+}
+
+func errNotFound(id string) error {
+	return marquee.Errorf(marquee.ENOTFOUND, "playlist %q not found", id)
 }
 
 // ListRevisions returns one page of the revisions of playlist id, newest
 // first, and the cursor of the next page ("" at the end). limit 0 means 50;
-// outside 0..500 it is EINVALID. ENOTFOUND for an unknown playlist.
+// outside 0..500 it is EINVALID. ENOTFOUND for an unknown playlist or one
+// outside the actor's scope.
 func (s *Service) ListRevisions(ctx context.Context, id string, limit int, cursor string) ([]*Playlist, string, error) {
 	if err := checkLimit(limit); err != nil {
+		return nil, "", err
+	}
+	if _, err := s.Get(ctx, id); err != nil {
 		return nil, "", err
 	}
 	ps, next, err := s.store.FindPlaylistRevisions(ctx, id, limit, cursor)
@@ -120,13 +145,15 @@ func (s *Service) ListRevisions(ctx context.Context, id string, limit int, curso
 	return ps, next, nil
 }
 
-// List returns one page of playlists (their current revisions) matching f,
-// newest first, and the cursor of the next page ("" at the end). A Limit
+// List returns one page of the playlists (their current revisions) in the
+// actor's scope that match f, newest first, and the cursor of the next page
+// ("" at the end); f.Within is replaced by the actor's scope. A Limit
 // outside 0..500 is EINVALID.
 func (s *Service) List(ctx context.Context, f Filter) ([]*Playlist, string, error) {
 	if err := checkLimit(f.Limit); err != nil {
 		return nil, "", err
 	}
+	f.Within = auth.ScopeFrom(ctx).Within()
 	ps, next, err := s.store.FindPlaylists(ctx, f)
 	if err != nil {
 		return nil, "", fmt.Errorf("find playlists: %w", err)
@@ -135,9 +162,12 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Playlist, string, erro
 }
 
 // Delete removes playlist id and all its revisions. ENOTFOUND for an
-// unknown playlist; ECONFLICT while a schedule or a display's fallback uses
-// it.
+// unknown playlist or one outside the actor's scope; ECONFLICT while a
+// schedule or a display's fallback uses it.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
 	if err := s.store.DeletePlaylist(ctx, id); err != nil {
 		return fmt.Errorf("delete playlist: %w", err)
 	}
@@ -151,9 +181,10 @@ func checkLimit(n int) error {
 	return nil
 }
 
-// resolve validates in and returns its normalised name and its items with
-// every default filled in: the content of a revision.
-func (s *Service) resolve(ctx context.Context, in Input) (string, []Item, error) {
+// resolve validates in, for a playlist of organisation orgID, and returns
+// its normalised name and its items with every default filled in: the
+// content of a revision.
+func (s *Service) resolve(ctx context.Context, orgID string, in Input) (string, []Item, error) {
 	name, err := label.Name(in.Name)
 	if err != nil {
 		return "", nil, err
@@ -172,13 +203,15 @@ func (s *Service) resolve(ctx context.Context, in Input) (string, []Item, error)
 	if len(ids) == 0 {
 		return name, items, nil
 	}
-	found, err := s.media.FindMediaInfo(ctx, ids)
+	found, err := s.media.FindMediaInfo(ctx, orgID, ids)
 	if err != nil {
 		return "", nil, fmt.Errorf("find media: %w", err)
 	}
 	for i := range items {
 		m, ok := found[items[i].MediaID]
 		if !ok {
+			// The same answer for media that exists in another branch
+			// of the tree: it reveals nothing outside the actor's.
 			return "", nil, marquee.Errorf(marquee.EINVALID, "item %d: media %q does not exist", i, items[i].MediaID)
 		}
 		if items[i].DurationMS == 0 {

@@ -249,7 +249,7 @@ func TestReadsAndDelete(t *testing.T) {
 // failingLookup is a MediaLookup whose database is down.
 type failingLookup struct{}
 
-func (failingLookup) FindMediaInfo(context.Context, []string) (map[string]playlists.MediaInfo, error) {
+func (failingLookup) FindMediaInfo(context.Context, string, []string) (map[string]playlists.MediaInfo, error) {
 	return nil, errors.New("dial tcp: connection refused")
 }
 

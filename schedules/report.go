@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/marquee-signage/marquee"
-	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/scheduler"
 )
 
@@ -81,9 +80,9 @@ func (s *Service) report(ctx context.Context, sc *Schedule) (*Report, error) {
 	rep := &Report{Conflicts: []Conflict{}, Displays: []string{}}
 	rep.From, rep.To = s.horizon(sc, s.now())
 
-	ds, err := s.store.FindDisplaysForTargets(ctx, sc.Targets)
+	ds, err := s.store.FindDisplaysForSchedule(ctx, sc)
 	if err != nil {
-		return nil, fmt.Errorf("find displays for targets: %w", err)
+		return nil, fmt.Errorf("find displays for schedule: %w", err)
 	}
 	if len(ds) > s.maxDisplays {
 		ds, rep.Truncated = ds[:s.maxDisplays], true
@@ -97,19 +96,20 @@ func (s *Service) report(ctx context.Context, sc *Schedule) (*Report, error) {
 		return rep, nil
 	}
 
-	found, err := s.store.FindSchedulesForDisplays(ctx, ids)
+	reaching, err := s.store.FindSchedulesReaching(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("find schedules for displays: %w", err)
+		return nil, fmt.Errorf("find schedules reaching displays: %w", err)
 	}
-	others := make([]*Schedule, 0, len(found))
-	for _, o := range found {
-		if o.ID != sc.ID && scheduler.CheckRule(o.Rule()) == nil {
-			others = append(others, o)
+	// usable: the others (not sc's stored version) that pass CheckRule.
+	names := map[string]string{}
+	usable := map[string]bool{}
+	for _, scs := range reaching {
+		for _, o := range scs {
+			if _, seen := usable[o.ID]; !seen {
+				names[o.ID] = o.Name
+				usable[o.ID] = o.ID != sc.ID && scheduler.CheckRule(o.Rule()) == nil
+			}
 		}
-	}
-	names := make(map[string]string, len(others))
-	for _, o := range others {
-		names[o.ID] = o.Name
 	}
 
 	// Displays reached by the same other schedules have the same
@@ -118,7 +118,7 @@ func (s *Service) report(ctx context.Context, sc *Schedule) (*Report, error) {
 	candidate := sc.Rule()
 	bySet := map[string][]scheduler.Conflict{}
 	for _, d := range ds {
-		rules, key := applicable(others, d)
+		rules, key := applicable(reaching[d.ID], usable)
 		if len(rules) == 0 {
 			continue
 		}
@@ -148,15 +148,15 @@ func (s *Service) report(ctx context.Context, sc *Schedule) (*Report, error) {
 	return rep, nil
 }
 
-// applicable returns the rules of the schedules that reach d, in the order
-// of others, and a key naming that set.
-func applicable(others []*Schedule, d *displays.Display) ([]marquee.Rule, string) {
+// applicable returns the rules of the usable schedules among those that
+// reach a display (reaching, ordered by ID), and a key naming that set.
+func applicable(reaching []*Schedule, usable map[string]bool) ([]marquee.Rule, string) {
 	var (
 		rules []marquee.Rule
 		key   strings.Builder
 	)
-	for _, o := range others {
-		if o.Targets.Reaches(d) {
+	for _, o := range reaching {
+		if usable[o.ID] {
 			rules = append(rules, o.Rule())
 			key.WriteString(o.ID)
 			key.WriteByte(',')

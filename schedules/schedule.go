@@ -146,13 +146,24 @@ type Filter struct {
 	NameContains string
 	Limit        int // 1..500; 0 means 50
 	Cursor       string
+	// Within keeps the schedules of this organisation and those below it;
+	// "" means every organisation. Service.List sets it from the actor's
+	// scope.
+	Within string
 }
 
 // Store persists schedules. It is implemented by sqlstore.
 //
 // Errors carry marquee error codes: ENOTFOUND for an unknown ID; EINVALID for
 // a malformed cursor or a reference to an organisation, playlist or display
-// that does not exist (the message names it); ECONFLICT for a taken ID.
+// that does not exist (the message names it) or that the schedule's
+// organisation may not use (see CheckScheduleReferences); ECONFLICT for a
+// taken ID.
+//
+// Organisations bound what a schedule reaches: its tags and display IDs
+// reach only the displays of its own organisation and those below it, so a
+// commune's "airport" schedule never reaches the province's airport screens,
+// while the province's reaches every commune's.
 type Store interface {
 	// CreateSchedule inserts s and its targets; it fills in what it
 	// stored (ID when empty, times truncated to milliseconds in UTC,
@@ -165,14 +176,17 @@ type Store interface {
 	// and CreatedAt, targets included, and returns the stored schedule.
 	UpdateSchedule(ctx context.Context, s *Schedule) (*Schedule, error)
 	DeleteSchedule(ctx context.Context, id string) error
-	// CheckScheduleReferences returns EINVALID, naming the first missing
-	// one, unless s's playlist and every display it names exist.
-	// CreateSchedule and UpdateSchedule make the same check themselves.
+	// CheckScheduleReferences returns EINVALID, naming the first wrong
+	// one, unless s.OrgID exists, s's playlist belongs to it, to an
+	// organisation above it or to one below it (content flows down the
+	// tree), and every display it names belongs to it or to one below it
+	// (screens do not flow up). CreateSchedule and UpdateSchedule (with
+	// the stored OrgID) make the same check themselves.
 	CheckScheduleReferences(ctx context.Context, s *Schedule) error
-	// FindSchedulesForDisplays returns, ordered by ID, the schedules that
-	// reach any of the displays, by ID or through a tag.
-	FindSchedulesForDisplays(ctx context.Context, displayIDs []string) ([]*Schedule, error)
-	// FindDisplaysForTargets returns, ordered by ID, the displays that t
+	// FindSchedulesReaching returns, for each of the displays, the
+	// schedules that reach it, ordered by ID.
+	FindSchedulesReaching(ctx context.Context, displayIDs []string) (map[string][]*Schedule, error)
+	// FindDisplaysForSchedule returns, ordered by ID, the displays that s
 	// reaches.
-	FindDisplaysForTargets(ctx context.Context, t Targets) ([]*displays.Display, error)
+	FindDisplaysForSchedule(ctx context.Context, s *Schedule) ([]*displays.Display, error)
 }

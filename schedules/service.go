@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/internal/label"
 	"github.com/marquee-signage/marquee/scheduler"
 )
@@ -35,7 +36,8 @@ const (
 // Input holds the fields of a schedule that people set: the body of a
 // create (POST), a full replace (PUT) or a dry run (check).
 type Input struct {
-	// OrgID is the owning organisation; used by Create only.
+	// OrgID is the owning organisation, which must be in the actor's
+	// scope; used by Create, and by Check for a new schedule.
 	OrgID      string
 	Name       string
 	PlaylistID string
@@ -99,10 +101,16 @@ func NewService(store Store, cfg Config) *Service {
 // Create validates in, stores a new schedule and returns it with its
 // conflict report (computed before the schedule is stored, against the
 // other schedules). Invalid input is EINVALID with a message that says what
-// is wrong; so is a playlist or display that does not exist.
+// is wrong; so is an organisation outside the actor's scope
+// (auth.Scope.CheckOwner), a playlist that does not exist in the schedule's
+// organisation, one above it or one below it, and a display that does not
+// exist in its organisation or one below it.
 func (s *Service) Create(ctx context.Context, in Input) (*Schedule, *Report, error) {
 	sc, err := validate(in)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := auth.ScopeFrom(ctx).CheckOwner(in.OrgID); err != nil {
 		return nil, nil, err
 	}
 	sc.ID = marquee.NewID("sch_")
@@ -119,19 +127,25 @@ func (s *Service) Create(ctx context.Context, in Input) (*Schedule, *Report, err
 	return sc, rep, nil
 }
 
-// Get returns the schedule, or ENOTFOUND.
+// Get returns the schedule, or ENOTFOUND — also when it belongs to an
+// organisation outside the actor's scope (auth.ScopeFrom), so that its
+// existence is not revealed.
 func (s *Service) Get(ctx context.Context, id string) (*Schedule, error) {
 	sc, err := s.store.FindScheduleByID(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("find schedule: %w", err)
 	}
+	if !auth.ScopeFrom(ctx).Contains(sc.OrgID) {
+		return nil, marquee.Errorf(marquee.ENOTFOUND, "schedule %q not found", id)
+	}
 	return sc, nil
 }
 
-// List returns one page of schedules matching f, newest first, and the
-// cursor of the next page ("" at the end). f.Tag is normalised as stored
-// tags are. An unknown priority, a Limit outside 0..500 or a malformed
-// cursor is EINVALID.
+// List returns one page of the schedules in the actor's scope that match
+// f, newest first, and the cursor of the next page ("" at the end). f.Tag
+// is normalised as stored tags are; f.Within is replaced by the actor's
+// scope. An unknown priority, a Limit outside 0..500 or a malformed cursor
+// is EINVALID.
 func (s *Service) List(ctx context.Context, f Filter) ([]*Schedule, string, error) {
 	if f.Limit < 0 || f.Limit > 500 {
 		return nil, "", marquee.Errorf(marquee.EINVALID, "limit must be between 1 and 500")
@@ -142,6 +156,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Schedule, string, erro
 		}
 	}
 	f.Tag = strings.ToLower(norm.NFC.String(strings.TrimSpace(f.Tag)))
+	f.Within = auth.ScopeFrom(ctx).Within()
 	scs, next, err := s.store.FindSchedules(ctx, f)
 	if err != nil {
 		return nil, "", fmt.Errorf("find schedules: %w", err)
@@ -150,8 +165,9 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Schedule, string, erro
 }
 
 // Update replaces every field of the schedule with in (a PUT) and returns
-// the stored schedule and its conflict report. in.OrgID is ignored.
-// ENOTFOUND for an unknown ID; EINVALID as for Create.
+// the stored schedule and its conflict report. in.OrgID is ignored:
+// schedules do not move between organisations. ENOTFOUND for an unknown ID
+// (or one outside the actor's scope); EINVALID as for Create.
 func (s *Service) Update(ctx context.Context, id string, in Input) (*Schedule, *Report, error) {
 	sc, err := validate(in)
 	if err != nil {
@@ -159,10 +175,11 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (*Schedule, *
 	}
 	// Not found first, before the report's work (the store checks again,
 	// inside its transaction).
-	if _, err := s.store.FindScheduleByID(ctx, id); err != nil {
-		return nil, nil, fmt.Errorf("find schedule: %w", err)
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
 	}
-	sc.ID = id
+	sc.ID, sc.OrgID = id, cur.OrgID
 	sc.UpdatedAt = s.now().UTC()
 	rep, err := s.report(ctx, sc)
 	if err != nil {
@@ -178,22 +195,37 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (*Schedule, *
 // Check validates in exactly as Create does and returns its conflict report
 // without storing anything: a dry run. When id names an existing schedule
 // the check is of an edit of it, so that schedule is left out of the
-// comparison; "" checks a new schedule. As for Create, the playlist and
-// every display named must exist (EINVALID otherwise).
+// comparison; "" checks a new schedule of in.OrgID. As for Create and
+// Update, the organisation must be in the actor's scope and the schedule's
+// organisation may use the playlist and displays named (EINVALID
+// otherwise); a schedule id outside the scope is ENOTFOUND.
 func (s *Service) Check(ctx context.Context, id string, in Input) (*Report, error) {
 	sc, err := validate(in)
 	if err != nil {
 		return nil, err
 	}
-	sc.ID = id
+	sc.ID, sc.OrgID = id, in.OrgID
+	if id != "" {
+		cur, err := s.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		sc.OrgID = cur.OrgID
+	} else if err := auth.ScopeFrom(ctx).CheckOwner(in.OrgID); err != nil {
+		return nil, err
+	}
 	if err := s.store.CheckScheduleReferences(ctx, sc); err != nil {
 		return nil, fmt.Errorf("check references: %w", err)
 	}
 	return s.report(ctx, sc)
 }
 
-// Delete removes the schedule. ENOTFOUND for an unknown ID.
+// Delete removes the schedule. ENOTFOUND for an unknown ID (or one outside
+// the actor's scope).
 func (s *Service) Delete(ctx context.Context, id string) error {
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
 	if err := s.store.DeleteSchedule(ctx, id); err != nil {
 		return fmt.Errorf("delete schedule: %w", err)
 	}

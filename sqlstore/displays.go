@@ -22,8 +22,9 @@ const displayColumns = `d.id, d.org_id, d.name, d.width, d.height, d.timezone, d
 // holds what was stored: an empty ID is set to a new marquee.NewID("dsp_"),
 // a zero CreatedAt to now and a zero UpdatedAt to CreatedAt, times are
 // truncated to milliseconds in UTC, and Tags are sorted, de-duplicated and
-// non-nil. An unknown OrgID or FallbackPlaylistID is EINVALID; a taken ID
-// or token hash is ECONFLICT.
+// non-nil. An unknown OrgID is EINVALID; so is a FallbackPlaylistID that
+// does not exist in d's organisation, one above it or one below it. A taken
+// ID or token hash is ECONFLICT.
 func (db *DB) CreateDisplay(ctx context.Context, d *displays.Display) error {
 	if d.ID == "" {
 		d.ID = marquee.NewID("dsp_")
@@ -37,7 +38,7 @@ func (db *DB) CreateDisplay(ctx context.Context, d *displays.Display) error {
 	d.Tags = normalizeTags(d.Tags)
 
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		if err := db.checkFallback(ctx, tx, d.FallbackPlaylistID); err != nil {
+		if err := db.checkFallback(ctx, tx, d.OrgID, d.FallbackPlaylistID); err != nil {
 			return err
 		}
 		addr, lat, lon := locationArgs(d.Location)
@@ -114,6 +115,10 @@ func (db *DB) FindDisplays(ctx context.Context, f displays.Filter) ([]*displays.
 		key = `t.display_id`
 		args = append(args, f.Tag)
 	}
+	if f.Within != "" {
+		where = append(where, inSubtree(`d.org_id`))
+		args = append(args, f.Within)
+	}
 	if f.NameContains != "" {
 		where = append(where, `d.name_fold LIKE ? ESCAPE '\'`)
 		args = append(args, "%"+escapeLike(fold(f.NameContains))+"%")
@@ -160,19 +165,21 @@ func (db *DB) FindDisplays(ctx context.Context, f displays.Filter) ([]*displays.
 // UpdateDisplay replaces the editable fields of display d.ID — name, size,
 // zone, tags, location, fallback — and sets updated_at to d.UpdatedAt (zero:
 // now), in one transaction, and returns the stored display. OrgID,
-// TokenHash and CreatedAt of d are ignored. An unknown ID is ENOTFOUND; an
-// unknown fallback playlist EINVALID.
+// TokenHash and CreatedAt of d are ignored. An unknown ID is ENOTFOUND; a
+// fallback playlist that does not exist in the display's organisation, one
+// above it or one below it is EINVALID.
 func (db *DB) UpdateDisplay(ctx context.Context, d *displays.Display) (*displays.Display, error) {
 	var out *displays.Display
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		if err := db.checkExists(ctx, tx, `displays`, d.ID, errDisplayNotFound); err != nil {
+		orgID, err := db.findOrgOf(ctx, tx, `displays`, d.ID, errDisplayNotFound)
+		if err != nil {
 			return err
 		}
-		if err := db.checkFallback(ctx, tx, d.FallbackPlaylistID); err != nil {
+		if err := db.checkFallback(ctx, tx, orgID, d.FallbackPlaylistID); err != nil {
 			return err
 		}
 		addr, lat, lon := locationArgs(d.Location)
-		_, err := db.exec(ctx, tx, `UPDATE displays SET name = ?, name_fold = ?, width = ?, height = ?,
+		_, err = db.exec(ctx, tx, `UPDATE displays SET name = ?, name_fold = ?, width = ?, height = ?,
 			timezone = ?, address = ?, latitude = ?, longitude = ?, fallback_playlist_id = ?, updated_at = ?
 			WHERE id = ?`,
 			d.Name, fold(d.Name), d.Width, d.Height, d.Timezone, addr, lat, lon,
@@ -235,14 +242,38 @@ func errDisplayNotFound(id string) error {
 	return marquee.Errorf(marquee.ENOTFOUND, "display %q not found", id)
 }
 
-// checkFallback returns EINVALID unless id is "" or names a playlist.
-func (db *DB) checkFallback(ctx context.Context, q querier, id string) error {
+// checkFallback returns EINVALID unless id is "" or names a playlist that a
+// display of organisation orgID may show: one of orgID, of an organisation
+// above it or of one below it. A playlist elsewhere in the tree gets the
+// same answer as a missing one, revealing nothing.
+func (db *DB) checkFallback(ctx context.Context, q querier, orgID, id string) error {
 	if id == "" {
 		return nil
 	}
-	return db.checkExists(ctx, q, `playlists`, id, func(id string) error {
+	var n int
+	err := db.queryRow(ctx, q, `SELECT count(*) FROM playlists p
+		JOIN organisations po ON po.id = p.org_id JOIN organisations dorg ON dorg.id = ?
+		WHERE p.id = ? AND `+onBranch(`po.path`, `dorg.path`), orgID, id).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("look up fallback playlist: %w", err)
+	}
+	if n == 0 {
 		return marquee.Errorf(marquee.EINVALID, "fallback playlist %q does not exist", id)
-	})
+	}
+	return nil
+}
+
+// findOrgOf returns the organisation of row id of table, or notFound(id).
+// table is a constant of the caller's, never input.
+func (db *DB) findOrgOf(ctx context.Context, q querier, table, id string, notFound func(string) error) (string, error) {
+	var orgID string
+	err := db.queryRow(ctx, q, `SELECT org_id FROM `+table+` WHERE id = ?`, id).Scan(&orgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound(id)
+	} else if err != nil {
+		return "", fmt.Errorf("look up %s: %w", table, err)
+	}
+	return orgID, nil
 }
 
 // checkExists returns notFound(id) unless table has a row with that id.

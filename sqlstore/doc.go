@@ -1,7 +1,7 @@
 // Package sqlstore is Marquee's database: one *DB type, implementing
 // media.Store, auth.Store, playlists.Store, playlists.MediaLookup,
-// displays.Store, schedules.Store and fleet.Store, on SQLite (the default,
-// embedded) or PostgreSQL (several replicas, large fleets).
+// displays.Store, schedules.Store, orgs.Store and fleet.Store, on SQLite
+// (the default, embedded) or PostgreSQL (several replicas, large fleets).
 //
 // # Dialects
 //
@@ -65,6 +65,17 @@
 // EINVALID naming it rather than an anonymous foreign key failure. Display
 // tokens are stored only as hashes, unique across displays.
 //
+// # Organisations
+//
+// Each organisation row keeps its materialised path, "/org_root/org_x/",
+// written once on insert (organisations never move). "In the subtree of X"
+// is a range on the uniquely indexed path (pathWithin, inSubtree); every
+// list takes it as a filter (Within), and a schedule reaches a display only
+// when the display's organisation is in the subtree of the schedule's
+// (reaching). References between objects must stay on one branch of the
+// tree (onBranch): content of an organisation, of one above it or of one
+// below it; displays of the schedule's organisation or below.
+//
 // # Plays, status and commands
 //
 // plays holds one immutable row per play, keyed by the UUID its player made:
@@ -80,6 +91,27 @@
 // like plays outlives the display. commands cascade with their display.
 // FindDisplayByTokenHash looks a display up by its token hash through the
 // unique index (players authenticate their HTTP requests with it).
+//
+// # Accounts
+//
+// sessions and api_tokens store only the SHA-256 of their tokens, and go
+// with their user (CASCADE). UpdateUser writes a user's role, flag and
+// password hash and, when asked, deletes its credentials in the same
+// transaction; it refuses (ECONFLICT) to leave the root organisation
+// without an enabled admin, checking inside the transaction with the
+// root's admins locked. login_throttles keeps the failed-login counters of
+// each username (known or not), read-modified-written by
+// UpdateLoginThrottle under a row lock; OrgInSubtree and FindUsers walk
+// organisations.parent_id with a recursive CTE. See accounts.go.
+//
+// # Audit log
+//
+// audit_log is append-only: triggers refuse UPDATE and DELETE in both
+// dialects (PostgreSQL: TRUNCATE too), and the store only inserts and
+// selects. Like plays it has no foreign keys (an entry outlives its user,
+// organisation and object) and an index per filter of FindAudit, which
+// pages newest first with a keyset cursor over (at, id) and keeps an
+// organisation's subtree through organisations.path.
 //
 // # Migrations
 //

@@ -152,6 +152,10 @@ func findMediaQuery(f media.Filter, limit int) (string, []any, error) {
 		key = `t.media_id`
 		args = append(args, f.Tag)
 	}
+	if f.Within != "" {
+		where = append(where, inSubtree(`m.org_id`))
+		args = append(args, f.Within)
+	}
 	if f.Kind != "" {
 		where = append(where, `m.kind = ?`)
 		args = append(args, string(f.Kind))

@@ -323,6 +323,10 @@ func (db *DB) FindPlaylists(ctx context.Context, f playlists.Filter) ([]*playlis
 		key = `m.playlist_id`
 		args = append(args, f.MediaID)
 	}
+	if f.Within != "" {
+		where = append(where, inSubtree(`p.org_id`))
+		args = append(args, f.Within)
+	}
 	if f.NameContains != "" {
 		where = append(where, `p.name_fold LIKE ? ESCAPE '\'`)
 		args = append(args, "%"+escapeLike(fold(f.NameContains))+"%")
@@ -373,8 +377,10 @@ func (db *DB) DeletePlaylist(ctx context.Context, id string) error {
 }
 
 // FindMediaInfo returns the kind and clip length of the media items among
-// ids that exist, by ID (playlists.MediaLookup).
-func (db *DB) FindMediaInfo(ctx context.Context, ids []string) (map[string]playlists.MediaInfo, error) {
+// ids that exist and that a playlist of organisation orgID may play — those
+// of orgID, of an organisation above it or of one below it — by ID
+// (playlists.MediaLookup). An unknown orgID finds nothing.
+func (db *DB) FindMediaInfo(ctx context.Context, orgID string, ids []string) (map[string]playlists.MediaInfo, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -385,7 +391,7 @@ func (db *DB) FindMediaInfo(ctx context.Context, ids []string) (map[string]playl
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		if err := db.findMediaInfo(ctx, args, found); err != nil {
+		if err := db.findMediaInfo(ctx, orgID, args, found); err != nil {
 			return nil, fmt.Errorf("find media info: %w", err)
 		}
 		ids = ids[n:]
@@ -393,9 +399,11 @@ func (db *DB) FindMediaInfo(ctx context.Context, ids []string) (map[string]playl
 	return found, nil
 }
 
-// findMediaInfo adds the media among ids to found.
-func (db *DB) findMediaInfo(ctx context.Context, ids []any, found map[string]playlists.MediaInfo) error {
-	rows, err := db.query(ctx, db.read, `SELECT id, kind, duration_ms FROM media WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+// findMediaInfo adds the media among ids that orgID may play to found.
+func (db *DB) findMediaInfo(ctx context.Context, orgID string, ids []any, found map[string]playlists.MediaInfo) error {
+	rows, err := db.query(ctx, db.read, `SELECT m.id, m.kind, m.duration_ms FROM media m
+		JOIN organisations mo ON mo.id = m.org_id JOIN organisations po ON po.id = ?
+		WHERE `+onBranch(`mo.path`, `po.path`)+` AND m.id IN (`+placeholders(len(ids))+`)`, append([]any{orgID}, ids...)...)
 	if err != nil {
 		return err
 	}

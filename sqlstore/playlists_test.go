@@ -604,7 +604,7 @@ func testFindMediaInfo(t *testing.T, db *DB) {
 	for i := range 1200 {
 		ids = append(ids, fmt.Sprintf("med_unknown%04d", i))
 	}
-	got, err := db.FindMediaInfo(ctx, ids)
+	got, err := db.FindMediaInfo(ctx, auth.RootOrgID, ids)
 	if err != nil {
 		t.Fatalf("FindMediaInfo: %v", err)
 	}
@@ -615,7 +615,7 @@ func testFindMediaInfo(t *testing.T, db *DB) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("FindMediaInfo (-want +got):\n%s", diff)
 	}
-	if got, err := db.FindMediaInfo(ctx, nil); err != nil || len(got) != 0 {
+	if got, err := db.FindMediaInfo(ctx, auth.RootOrgID, nil); err != nil || len(got) != 0 {
 		t.Fatalf("FindMediaInfo(nil) = %v, %v; want empty", got, err)
 	}
 }

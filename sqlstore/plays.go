@@ -139,6 +139,11 @@ func (db *DB) FindPlays(ctx context.Context, f fleet.PlayFilter) ([]marquee.Play
 			args = append(args, eq.v)
 		}
 	}
+	if f.Within != "" {
+		// Plays keep no organisation: a play is in scope when its display is.
+		where = append(where, `display_id IN (SELECT d.id FROM displays d WHERE `+inSubtree(`d.org_id`)+`)`)
+		args = append(args, f.Within)
+	}
 	if !f.From.IsZero() {
 		where = append(where, `started_at >= ?`)
 		args = append(args, toMS(f.From))

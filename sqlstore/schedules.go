@@ -19,20 +19,36 @@ var _ schedules.Store = (*DB)(nil)
 const scheduleColumns = `s.id, s.org_id, s.name, s.playlist_id, s.cron, s.duration_ms, s.starts_on,
 	s.ends_on, s.priority, s.timezone, s.created_at, s.updated_at`
 
-// reachesDisplay is the condition "schedule s reaches display ?": it names
-// the display, or shares a tag with it. It takes the display ID twice.
-const reachesDisplay = `s.id IN (
-	SELECT sd.schedule_id FROM schedule_displays sd WHERE sd.display_id = ?
-	UNION
-	SELECT st.schedule_id FROM schedule_tags st JOIN display_tags dt ON dt.tag = st.tag WHERE dt.display_id = ?)`
+// reaching returns a query selecting sel (columns of x: x.display_id,
+// x.schedule_id) from the pairs in which a schedule reaches a display of the
+// list in ("(?, ?)", bound twice, once per route): the schedule names the
+// display or shares a tag with it, and the display belongs to the
+// schedule's organisation or one below it. The last condition is what keeps
+// a commune's "airport" schedule off the province's airport screens; a
+// schedule of the province reaches the communes' displays.
+func reaching(sel, in string) string {
+	return `SELECT ` + sel + ` FROM (
+		SELECT sd.display_id, sd.schedule_id FROM schedule_displays sd WHERE sd.display_id IN ` + in + `
+		UNION
+		SELECT dt.display_id, st.schedule_id FROM display_tags dt JOIN schedule_tags st ON st.tag = dt.tag
+		WHERE dt.display_id IN ` + in + `) x
+	JOIN displays xd ON xd.id = x.display_id JOIN organisations xdo ON xdo.id = xd.org_id
+	JOIN schedules xs ON xs.id = x.schedule_id JOIN organisations xso ON xso.id = xs.org_id
+	WHERE ` + pathWithin(`xdo.path`, `xso.path`)
+}
+
+// reachesDisplay is the condition "schedule s reaches display ?" (see
+// reaching). It takes the display ID twice.
+var reachesDisplay = `s.id IN (` + reaching(`x.schedule_id`, `(?)`) + `)`
 
 // CreateSchedule inserts s and its targets in one transaction. On success
 // s holds what was stored: an empty ID is set to a new
 // marquee.NewID("sch_"), a zero CreatedAt to now and a zero UpdatedAt to
 // CreatedAt, times are truncated to milliseconds in UTC, and both target
-// lists are sorted, de-duplicated and non-nil. A playlist or display that
-// does not exist, or an unknown OrgID, is EINVALID naming it; a taken ID is
-// ECONFLICT.
+// lists are sorted, de-duplicated and non-nil. An unknown OrgID, a
+// playlist that does not exist in s's organisation, one above it or one
+// below it, or a display that does not exist in s's organisation or one
+// below it, is EINVALID naming it; a taken ID is ECONFLICT.
 func (db *DB) CreateSchedule(ctx context.Context, s *schedules.Schedule) error {
 	if s.ID == "" {
 		s.ID = marquee.NewID("sch_")
@@ -125,6 +141,10 @@ func (db *DB) FindSchedules(ctx context.Context, f schedules.Filter) ([]*schedul
 		where = append(where, reachesDisplay)
 		args = append(args, f.DisplayID, f.DisplayID)
 	}
+	if f.Within != "" {
+		where = append(where, inSubtree(`s.org_id`))
+		args = append(args, f.Within)
+	}
 	if f.PlaylistID != "" {
 		where = append(where, `s.playlist_id = ?`)
 		args = append(args, f.PlaylistID)
@@ -179,18 +199,22 @@ func (db *DB) FindSchedules(ctx context.Context, f schedules.Filter) ([]*schedul
 // UpdateSchedule replaces every field of schedule s.ID except OrgID and
 // CreatedAt, targets included, and sets updated_at to s.UpdatedAt (zero:
 // now), in one transaction; it returns the stored schedule. An unknown ID is
-// ENOTFOUND; a playlist or display that does not exist is EINVALID.
+// ENOTFOUND; a playlist or display that the schedule's organisation may not
+// use is EINVALID, as for CreateSchedule.
 func (db *DB) UpdateSchedule(ctx context.Context, s *schedules.Schedule) (*schedules.Schedule, error) {
 	targets := normalizeTargets(s.Targets)
 	var out *schedules.Schedule
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		if err := db.checkExists(ctx, tx, `schedules`, s.ID, errScheduleNotFound); err != nil {
+		orgID, err := db.findOrgOf(ctx, tx, `schedules`, s.ID, errScheduleNotFound)
+		if err != nil {
 			return err
 		}
-		if err := db.checkScheduleRefs(ctx, tx, s); err != nil {
+		owned := *s
+		owned.OrgID = orgID // the stored owner, whatever s says
+		if err := db.checkScheduleRefs(ctx, tx, &owned); err != nil {
 			return err
 		}
-		_, err := db.exec(ctx, tx, `UPDATE schedules SET name = ?, name_fold = ?, playlist_id = ?, cron = ?,
+		_, err = db.exec(ctx, tx, `UPDATE schedules SET name = ?, name_fold = ?, playlist_id = ?, cron = ?,
 			duration_ms = ?, starts_on = ?, ends_on = ?, priority = ?, timezone = ?, updated_at = ?
 			WHERE id = ?`,
 			s.Name, fold(s.Name), s.PlaylistID, s.Cron, time.Duration(s.Duration).Milliseconds(),
@@ -234,8 +258,12 @@ func (db *DB) DeleteSchedule(ctx context.Context, id string) error {
 	return nil
 }
 
-// CheckScheduleReferences returns EINVALID, naming what is missing, unless
-// s's playlist and every display in its targets exist.
+// CheckScheduleReferences returns EINVALID, naming what is wrong, unless
+// s.OrgID exists, s's playlist belongs to it, to an organisation above it or
+// to one below it (content flows down the tree), and every display in its
+// targets belongs to it or to an organisation below it (screens do not flow
+// up). A playlist or display elsewhere in the tree gets the same answer as a
+// missing one, so the message reveals nothing outside the caller's branch.
 func (db *DB) CheckScheduleReferences(ctx context.Context, s *schedules.Schedule) error {
 	return db.withReadTx(ctx, func(tx *sql.Tx) error {
 		return db.checkScheduleRefs(ctx, tx, s)
@@ -245,30 +273,46 @@ func (db *DB) CheckScheduleReferences(ctx context.Context, s *schedules.Schedule
 // checkScheduleRefs is CheckScheduleReferences through q. Displays are
 // reported in ID order, so the message does not depend on the database.
 func (db *DB) checkScheduleRefs(ctx context.Context, q querier, s *schedules.Schedule) error {
-	err := db.checkExists(ctx, q, `playlists`, s.PlaylistID, func(id string) error {
-		return marquee.Errorf(marquee.EINVALID, "playlist %q does not exist", id)
-	})
+	var n int
+	if err := db.queryRow(ctx, q, `SELECT count(*) FROM organisations WHERE id = ?`, s.OrgID).Scan(&n); err != nil {
+		return fmt.Errorf("look up organisation: %w", err)
+	} else if n == 0 {
+		return marquee.Errorf(marquee.EINVALID, "organisation %q does not exist", s.OrgID)
+	}
+	err := db.queryRow(ctx, q, `SELECT count(*) FROM playlists p
+		JOIN organisations po ON po.id = p.org_id JOIN organisations so ON so.id = ?
+		WHERE p.id = ? AND `+onBranch(`po.path`, `so.path`), s.OrgID, s.PlaylistID).Scan(&n)
 	if err != nil {
-		return err
+		return fmt.Errorf("look up playlist: %w", err)
+	} else if n == 0 {
+		return marquee.Errorf(marquee.EINVALID, "playlist %q does not exist", s.PlaylistID)
 	}
 	ids := normalizeTags(s.Targets.DisplayIDs)
 	found := make(map[string]bool, len(ids))
-	err = db.selectPairs(ctx, q, `SELECT id, id FROM displays WHERE id IN `, ids, func(id, _ string) { found[id] = true })
-	if err != nil {
-		return fmt.Errorf("look up displays: %w", err)
+	for rest := ids; len(rest) > 0; rest = rest[min(len(rest), idBatch):] {
+		batch := rest[:min(len(rest), idBatch)]
+		err := db.selectColumn(ctx, q, `SELECT d.id FROM displays d
+			JOIN organisations dorg ON dorg.id = d.org_id JOIN organisations so ON so.id = ?
+			WHERE `+pathWithin(`dorg.path`, `so.path`)+` AND d.id IN (`+placeholders(len(batch))+`)`,
+			append([]any{s.OrgID}, anys(batch)...), func(id string) { found[id] = true })
+		if err != nil {
+			return fmt.Errorf("look up displays: %w", err)
+		}
 	}
 	for _, id := range ids {
 		if !found[id] {
-			return marquee.Errorf(marquee.EINVALID, "display %q does not exist", id)
+			return marquee.Errorf(marquee.EINVALID,
+				"display %q does not exist in organisation %q or below it: a schedule reaches only the displays of its own organisation and those below it", id, s.OrgID)
 		}
 	}
 	return nil
 }
 
 // FindSchedulesForDisplay returns the schedules that reach display id — by
-// its ID or through any of its tags — with their targets, ordered by ID (an
-// empty slice when none do). An unknown display is ENOTFOUND. One query
-// finds the schedules whatever their number; their targets take two more.
+// its ID or through any of its tags, from the display's organisation or one
+// above it — with their targets, ordered by ID (an empty slice when none
+// do). An unknown display is ENOTFOUND. One query finds the schedules
+// whatever their number; their targets take two more.
 func (db *DB) FindSchedulesForDisplay(ctx context.Context, displayID string) ([]*schedules.Schedule, error) {
 	var scs []*schedules.Schedule
 	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
@@ -290,8 +334,13 @@ func (db *DB) FindSchedulesForDisplay(ctx context.Context, displayID string) ([]
 }
 
 // FindSchedulesForDisplays returns the schedules that reach any of the
-// displays — by ID or through a tag — with their targets, ordered by ID and
-// each once. Unknown display IDs reach nothing.
+// displays — by ID or through a tag, from the display's organisation or one
+// above it — with their targets, ordered by ID and each once. Unknown
+// display IDs reach nothing.
+//
+// Which of the displays each schedule reaches cannot be told from its
+// targets alone (a tag reaches only the displays of the schedule's
+// organisation and below): FindSchedulesReaching answers that.
 func (db *DB) FindSchedulesForDisplays(ctx context.Context, displayIDs []string) ([]*schedules.Schedule, error) {
 	ids := normalizeTags(displayIDs)
 	var out []*schedules.Schedule
@@ -301,11 +350,8 @@ func (db *DB) FindSchedulesForDisplays(ctx context.Context, displayIDs []string)
 			n := min(len(ids), idBatch)
 			in := `(` + placeholders(n) + `)`
 			batch := anys(ids[:n])
-			scs, err := db.querySchedules(ctx, tx, `SELECT `+scheduleColumns+` FROM schedules s WHERE s.id IN (
-				SELECT sd.schedule_id FROM schedule_displays sd WHERE sd.display_id IN `+in+`
-				UNION
-				SELECT st.schedule_id FROM schedule_tags st JOIN display_tags dt ON dt.tag = st.tag
-				WHERE dt.display_id IN `+in+`)`, append(batch, batch...)...)
+			scs, err := db.querySchedules(ctx, tx, `SELECT `+scheduleColumns+` FROM schedules s WHERE s.id IN (`+
+				reaching(`x.schedule_id`, in)+`)`, append(batch, batch...)...)
 			if err != nil {
 				return err
 			}
@@ -329,11 +375,94 @@ func (db *DB) FindSchedulesForDisplays(ctx context.Context, displayIDs []string)
 	return out, nil
 }
 
+// FindSchedulesReaching returns, for each of the displays, the schedules
+// that reach it — by its ID or through a tag, from the display's
+// organisation or one above it — with their targets, ordered by ID. A
+// display that nothing reaches, or that does not exist, has no entry; a
+// schedule that reaches several of the displays is one *Schedule shared by
+// their entries.
+func (db *DB) FindSchedulesReaching(ctx context.Context, displayIDs []string) (map[string][]*schedules.Schedule, error) {
+	ids := normalizeTags(displayIDs)
+	out := make(map[string][]*schedules.Schedule)
+	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
+		pairs := map[string][]string{} // schedule ID → display IDs
+		for rest := ids; len(rest) > 0; rest = rest[min(len(rest), idBatch):] {
+			batch := anys(rest[:min(len(rest), idBatch)])
+			in := `(` + placeholders(len(batch)) + `)`
+			rows, err := db.query(ctx, tx, reaching(`x.schedule_id, x.display_id`, in), append(batch, batch...)...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var sid, did string
+				if err := rows.Scan(&sid, &did); err != nil {
+					rows.Close()
+					return err
+				}
+				pairs[sid] = append(pairs[sid], did)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		sids := make([]string, 0, len(pairs))
+		for sid := range pairs {
+			sids = append(sids, sid)
+		}
+		slices.Sort(sids)
+		var scs []*schedules.Schedule
+		for rest := sids; len(rest) > 0; rest = rest[min(len(rest), idBatch):] {
+			batch := rest[:min(len(rest), idBatch)]
+			found, err := db.querySchedules(ctx, tx, `SELECT `+scheduleColumns+` FROM schedules s WHERE s.id IN (`+
+				placeholders(len(batch))+`) ORDER BY s.id`, anys(batch)...)
+			if err != nil {
+				return err
+			}
+			scs = append(scs, found...)
+		}
+		for _, sc := range scs {
+			for _, did := range pairs[sc.ID] {
+				out[did] = append(out[did], sc)
+			}
+		}
+		return db.loadTargets(ctx, tx, scs)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find schedules reaching displays: %w", err)
+	}
+	return out, nil
+}
+
+// FindDisplaysForSchedule returns the displays that schedule s reaches: those
+// its targets name or tag that belong to s's organisation or one below it,
+// with their tags, ordered by ID and each once (an empty slice when none).
+func (db *DB) FindDisplaysForSchedule(ctx context.Context, s *schedules.Schedule) ([]*displays.Display, error) {
+	if s.OrgID == "" {
+		return []*displays.Display{}, nil // an organisation of none reaches nothing
+	}
+	return db.findDisplaysForTargets(ctx, s.OrgID, s.Targets)
+}
+
 // FindDisplaysForTargets returns the displays that t reaches — those it
 // names and those carrying any of its tags — with their tags, ordered by ID
 // and each once (an empty slice when none). Unknown IDs reach nothing.
+//
+// It ignores organisations, so for a schedule's targets it returns a
+// superset of the displays the schedule reaches (its tags reach only the
+// displays of its organisation and below): FindDisplaysForSchedule is exact.
 func (db *DB) FindDisplaysForTargets(ctx context.Context, t schedules.Targets) ([]*displays.Display, error) {
+	return db.findDisplaysForTargets(ctx, "", t)
+}
+
+// findDisplaysForTargets is FindDisplaysForTargets keeping, unless orgID is
+// "", only the displays of organisation orgID and those below it.
+func (db *DB) findDisplaysForTargets(ctx context.Context, orgID string, t schedules.Targets) ([]*displays.Display, error) {
 	t = normalizeTargets(t)
+	scope, scopeArgs := ``, []any(nil)
+	if orgID != "" {
+		scope, scopeArgs = ` AND `+inSubtree(`d.org_id`), []any{orgID}
+	}
 	var out []*displays.Display
 	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
 		seen := map[string]bool{}
@@ -350,15 +479,16 @@ func (db *DB) FindDisplaysForTargets(ctx context.Context, t schedules.Targets) (
 		if len(t.Tags) > 0 {
 			// IN (…), not a join: a display with two of the tags is one row.
 			err := add(`SELECT `+displayColumns+` FROM displays d WHERE d.id IN (
-				SELECT dt.display_id FROM display_tags dt WHERE dt.tag IN (`+placeholders(len(t.Tags))+`))`,
-				anys(t.Tags))
+				SELECT dt.display_id FROM display_tags dt WHERE dt.tag IN (`+placeholders(len(t.Tags))+`))`+scope,
+				append(anys(t.Tags), scopeArgs...))
 			if err != nil {
 				return err
 			}
 		}
 		for ids := t.DisplayIDs; len(ids) > 0; {
 			n := min(len(ids), idBatch)
-			if err := add(`SELECT `+displayColumns+` FROM displays d WHERE d.id IN (`+placeholders(n)+`)`, anys(ids[:n])); err != nil {
+			if err := add(`SELECT `+displayColumns+` FROM displays d WHERE d.id IN (`+placeholders(n)+`)`+scope,
+				append(anys(ids[:n]), scopeArgs...)); err != nil {
 				return err
 			}
 			ids = ids[n:]

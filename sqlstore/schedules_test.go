@@ -145,7 +145,7 @@ func testScheduleReferences(t *testing.T, db *DB) {
 		want string
 	}{
 		{"playlist", newSchedule("x", "pls_missing"), `playlist "pls_missing" does not exist`},
-		{"display", newSchedule("x", pl.ID, targeting([]string{d.ID, "dsp_zz", "dsp_aa"})), `display "dsp_aa" does not exist`},
+		{"display", newSchedule("x", pl.ID, targeting([]string{d.ID, "dsp_zz", "dsp_aa"})), `display "dsp_aa" does not exist in organisation "org_root" or below it: a schedule reaches only the displays of its own organisation and those below it`},
 		{"organisation", newSchedule("x", pl.ID, func(s *schedules.Schedule) { s.OrgID = "org_nowhere" }), `organisation "org_nowhere" does not exist`},
 	} {
 		err := db.CreateSchedule(ctx, tt.s)

@@ -14,15 +14,19 @@ import (
 // CreateSession inserts s. On success an empty ID has been set to a new
 // marquee.NewID("ses_"), a zero CreatedAt to now, and both times truncated to
 // milliseconds in UTC. An unknown UserID is EINVALID; a token hash already
-// stored is ECONFLICT. Sessions go when their user is deleted.
+// stored is ECONFLICT. An empty Kind is stored as auth.SessionBearer.
+// Sessions go when their user is deleted.
 func (db *DB) CreateSession(ctx context.Context, s *auth.Session) error {
 	if s.ID == "" {
 		s.ID = marquee.NewID("ses_")
 	}
+	if s.Kind == "" {
+		s.Kind = auth.SessionBearer
+	}
 	s.CreatedAt = db.stamp(s.CreatedAt)
 	s.ExpiresAt = fromMS(toMS(s.ExpiresAt))
-	_, err := db.exec(ctx, db.write, `INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?)`, s.ID, s.UserID, s.TokenHash, toMS(s.CreatedAt), toMS(s.ExpiresAt))
+	_, err := db.exec(ctx, db.write, `INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, kind)
+		VALUES (?, ?, ?, ?, ?, ?)`, s.ID, s.UserID, s.TokenHash, toMS(s.CreatedAt), toMS(s.ExpiresAt), s.Kind)
 	switch constraintViolation(err) {
 	case uniqueViolation:
 		return marquee.WrapError(marquee.ECONFLICT, err, "session already exists")
@@ -42,9 +46,9 @@ func (db *DB) FindSessionByTokenHash(ctx context.Context, tokenHash string) (*au
 		s                    auth.Session
 		createdAt, expiresAt int64
 	)
-	err := db.queryRow(ctx, db.read, `SELECT id, user_id, token_hash, created_at, expires_at
+	err := db.queryRow(ctx, db.read, `SELECT `+sessionColumns+`
 		FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&s.ID, &s.UserID, &s.TokenHash, &createdAt, &expiresAt)
+		Scan(&s.ID, &s.UserID, &s.TokenHash, &createdAt, &expiresAt, &s.Kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The hash is a credential of sorts: not echoed.
 		return nil, marquee.Errorf(marquee.ENOTFOUND, "session not found")

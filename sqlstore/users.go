@@ -68,7 +68,7 @@ func (db *DB) FindUserByID(ctx context.Context, id string) (*auth.User, error) {
 	return u, nil
 }
 
-func scanUser(row *sql.Row) (*auth.User, error) {
+func scanUser(row interface{ Scan(...any) error }) (*auth.User, error) {
 	var (
 		u         auth.User
 		createdAt int64

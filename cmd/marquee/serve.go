@@ -24,6 +24,7 @@ import (
 	"github.com/marquee-signage/marquee/media"
 	"github.com/marquee-signage/marquee/mqtt"
 	"github.com/marquee-signage/marquee/mqtt/broker"
+	"github.com/marquee-signage/marquee/orgs"
 	"github.com/marquee-signage/marquee/playlists"
 	"github.com/marquee-signage/marquee/schedules"
 	"github.com/marquee-signage/marquee/sqlstore"
@@ -37,6 +38,7 @@ type Main struct {
 
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	demo           bool // ParseFlags("demo"): a sandbox, exempt from the admin password policy
 
 	db      *sqlstore.DB
 	library *media.Library
@@ -61,6 +63,7 @@ func NewMain(stdout, stderr io.Writer, getenv func(string) string) *Main {
 // ParseFlags reads the flags of the named subcommand and the environment.
 func (m *Main) ParseFlags(cmd string, args []string) error {
 	c := &m.Config
+	m.demo = cmd == "demo"
 	f := newEnvFlags("marquee "+cmd, m.getenv, m.stderr)
 	f.String(&c.DataDir, "data-dir", "MARQUEE_DATA_DIR", "directory for the SQLite database and media files")
 	f.String(&c.DB, "db", "MARQUEE_DB", "database DSN: sqlite:///path/file.db or postgres://user@host/db (default: SQLite in the data dir)")
@@ -180,6 +183,9 @@ func (m *Main) Migrate(ctx context.Context) error {
 // It returns once the listener is bound; Close stops everything.
 func (m *Main) Run(ctx context.Context) error {
 	c := m.Config
+	if err := m.checkAdminPassword(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -237,6 +243,7 @@ func (m *Main) Run(ctx context.Context) error {
 	srv, err := admin.NewServer(admin.Config{
 		Library:        lib,
 		Auth:           authSvc,
+		Orgs:           orgs.NewService(m.db, orgs.Config{}),
 		Playlists:      m.playlists,
 		Displays:       displaySvc,
 		Schedules:      m.schedules,
@@ -246,6 +253,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Plays:          fleetAPI{fl},
 		Statuses:       fleetAPI{fl},
 		Players:        m.db,
+		Audit:          m.db,
 		Stats:          m.stats,
 		Ready:          m.db.Ping,
 		Logger:         m.Logger,
@@ -282,6 +290,23 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 	m.Logger.Info("marquee serving", "version", Version(), "http", ln.Addr().String(),
 		"mqtt", m.MQTTAddr(), "db", m.db.Dialect(), "data_dir", c.DataDir)
+	return nil
+}
+
+// checkAdminPassword refuses a weak MARQUEE_ADMIN_PASSWORD (auth's
+// password policy), whether or not the database has users yet: a weak
+// password must not wait in the environment for an empty database. Unset
+// is fine (Bootstrap generates a strong one); demo is exempt, since its
+// password is printed on the screen anyway.
+func (m *Main) checkAdminPassword() error {
+	pw := m.getenv("MARQUEE_ADMIN_PASSWORD")
+	if pw == "" || m.demo {
+		return nil
+	}
+	if err := auth.CheckPasswordStrength(pw); err != nil {
+		return fmt.Errorf("MARQUEE_ADMIN_PASSWORD is refused: %s; choose a stronger one, or unset it to have a strong password generated and printed once",
+			marquee.ErrorMessage(err))
+	}
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/marquee-signage/marquee/media"
 	"github.com/marquee-signage/marquee/mqtt"
 	"github.com/marquee-signage/marquee/mqtt/broker"
+	"github.com/marquee-signage/marquee/orgs"
 	"github.com/marquee-signage/marquee/playlists"
 	"github.com/marquee-signage/marquee/schedules"
 	"github.com/marquee-signage/marquee/sqlstore"
@@ -85,6 +86,7 @@ func startServer(t *testing.T) loadtest.Server {
 	})
 	srv, err := admin.NewServer(admin.Config{
 		Library: lib, Auth: authSvc, Displays: ds, States: states, Changes: fl, Players: db,
+		Orgs:      orgs.NewService(db, orgs.Config{}),
 		Playlists: playlists.NewService(db, db, playlists.Config{}),
 		Schedules: schedules.NewService(db, schedules.Config{}),
 	})
