@@ -33,8 +33,9 @@ func (l *changeLog) take() []string {
 }
 
 // TestChangesNotified: every successful create, update and delete of
-// media, playlists, displays and schedules is reported once, with its kind
-// and ID; reads, failures and token rotation are not.
+// media, playlists, displays and schedules, and every step of a schedule's
+// approval, is reported once, with its kind and ID; reads, failures and
+// token rotation are not.
 func TestChangesNotified(t *testing.T) {
 	log := &changeLog{}
 	s := newStack(t, stackOptions{changes: log}).login()
@@ -76,6 +77,18 @@ func TestChangesNotified(t *testing.T) {
 	body["name"] = "S2"
 	mustDecode(t, s.doJSON(http.MethodPut, "/api/v1/schedules/"+id, body), http.StatusOK, &map[string]any{})
 	expect("update schedule", desired.ChangeSchedule+" "+id)
+	for _, step := range []string{"submit", "approve"} {
+		mustDecode(t, s.do(http.MethodPost, "/api/v1/schedules/"+id+"/"+step, nil, nil), http.StatusOK, &map[string]any{})
+		expect(step+" schedule", desired.ChangeSchedule+" "+id)
+	}
+	wantError(t, s.do(http.MethodPost, "/api/v1/schedules/"+id+"/approve", nil, nil), http.StatusConflict, "conflict")
+	expect("approve twice")
+	body["name"] = "S3"
+	mustDecode(t, s.doJSON(http.MethodPut, "/api/v1/schedules/"+id, body), http.StatusOK, &map[string]any{})
+	mustDecode(t, s.do(http.MethodPost, "/api/v1/schedules/"+id+"/submit", nil, nil), http.StatusOK, &map[string]any{})
+	log.take()
+	mustDecode(t, s.doJSON(http.MethodPost, "/api/v1/schedules/"+id+"/reject", map[string]any{"reason": "no"}), http.StatusOK, &map[string]any{})
+	expect("reject schedule", desired.ChangeSchedule+" "+id)
 
 	// Failures report nothing.
 	wantError(t, s.do(http.MethodDelete, "/api/v1/playlists/"+p.ID, nil, nil), http.StatusConflict, "conflict")

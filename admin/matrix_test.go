@@ -123,6 +123,11 @@ var routeMatrix = map[string]access{
 	"GET /api/v1/schedules/:id":    allow(everyone...),
 	"PUT /api/v1/schedules/:id":    allow(rAdmin, rEditor, rApprover),
 	"DELETE /api/v1/schedules/:id": allow(rAdmin, rEditor, rApprover),
+	// Approval: whoever writes schedules submits them; approvers and
+	// admins decide.
+	"POST /api/v1/schedules/:id/submit":  allow(rAdmin, rEditor, rApprover),
+	"POST /api/v1/schedules/:id/approve": allow(rAdmin, rApprover),
+	"POST /api/v1/schedules/:id/reject":  allow(rAdmin, rApprover),
 }
 
 func TestRouteMatrixCoversRouteTable(t *testing.T) {

@@ -117,6 +117,9 @@ func (s *Server) routes() []route {
 		{http.MethodGet, schedulesPrefix + "/:id", s.handleGetSchedule, auth.PermRead},
 		{http.MethodPut, schedulesPrefix + "/:id", s.handleUpdateSchedule, auth.PermScheduleWrite},
 		{http.MethodDelete, schedulesPrefix + "/:id", s.handleDeleteSchedule, auth.PermScheduleWrite},
+		{http.MethodPost, schedulesPrefix + "/:id/submit", s.handleSubmitSchedule, auth.PermScheduleWrite},
+		{http.MethodPost, schedulesPrefix + "/:id/approve", s.handleApproveSchedule, auth.PermScheduleApprove},
+		{http.MethodPost, schedulesPrefix + "/:id/reject", s.handleRejectSchedule, auth.PermScheduleApprove},
 	}
 	if s.testHook != nil {
 		rs = append(rs, route{http.MethodGet, "/_test/hook", s.testHook, permPublic})

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -101,7 +102,8 @@ func (s *Server) handleCheckSchedule(c echo.Context) error {
 	return c.JSON(http.StatusOK, rep)
 }
 
-// handleListSchedules: GET /api/v1/schedules?display_id=&playlist_id=&tag=&priority=&q=&limit=&cursor=.
+// handleListSchedules: GET /api/v1/schedules?display_id=&playlist_id=&tag=&priority=&approval=&q=&limit=&cursor=.
+// approval=pending lists what awaits approval in the user's subtree.
 func (s *Server) handleListSchedules(c echo.Context) error {
 	limit, err := queryLimit(c)
 	if err != nil {
@@ -112,6 +114,7 @@ func (s *Server) handleListSchedules(c echo.Context) error {
 		PlaylistID:   c.QueryParam("playlist_id"),
 		Tag:          c.QueryParam("tag"),
 		Priority:     marquee.Layer(c.QueryParam("priority")),
+		Approval:     c.QueryParam("approval"),
 		NameContains: c.QueryParam("q"),
 		Limit:        limit,
 		Cursor:       c.QueryParam("cursor"),
@@ -160,4 +163,56 @@ func (s *Server) handleDeleteSchedule(c echo.Context) error {
 	setAuditChange(c, before, nil)
 	s.notify(desired.ChangeSchedule, c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
+}
+
+// handleSubmitSchedule: POST /api/v1/schedules/{id}/submit → 200 with the
+// schedule, now pending approval.
+func (s *Server) handleSubmitSchedule(c echo.Context) error {
+	return s.changeApproval(c, func(ctx context.Context, id string) (*schedules.Schedule, error) {
+		return s.schedules.Submit(ctx, id)
+	})
+}
+
+// handleApproveSchedule: POST /api/v1/schedules/{id}/approve → 200 with the
+// schedule, whose approved version now plays.
+func (s *Server) handleApproveSchedule(c echo.Context) error {
+	return s.changeApproval(c, func(ctx context.Context, id string) (*schedules.Schedule, error) {
+		return s.schedules.Approve(ctx, id)
+	})
+}
+
+// rejectRequest is the body of POST /api/v1/schedules/{id}/reject.
+type rejectRequest struct {
+	Reason string `json:"reason"` // required
+}
+
+// handleRejectSchedule: POST /api/v1/schedules/{id}/reject {"reason"} → 200
+// with the schedule. A request without a body has no reason: 400.
+func (s *Server) handleRejectSchedule(c echo.Context) error {
+	var req rejectRequest
+	if c.Request().ContentLength != 0 {
+		if err := c.Bind(&req); err != nil {
+			return err
+		}
+	}
+	return s.changeApproval(c, func(ctx context.Context, id string) (*schedules.Schedule, error) {
+		return s.schedules.Reject(ctx, id, req.Reason)
+	})
+}
+
+// changeApproval runs one step of the approval workflow on schedule {id},
+// records it for the audit log (before and after: an approval's "after"
+// holds the version approved, with its playlist revision) and tells the
+// fleet: an approval changes what plays on the displays the schedule
+// reaches.
+func (s *Server) changeApproval(c echo.Context, step func(ctx context.Context, id string) (*schedules.Schedule, error)) error {
+	ctx, id := c.Request().Context(), c.Param("id")
+	before, _ := s.schedules.Get(ctx, id) // for the audit log only
+	sc, err := step(ctx, id)
+	if err != nil {
+		return err
+	}
+	setAuditChange(c, before, sc)
+	s.notify(desired.ChangeSchedule, sc.ID)
+	return c.JSON(http.StatusOK, sc)
 }

@@ -29,8 +29,40 @@ type scheduleJSON struct {
 	Timezone   string         `json:"timezone"`
 	CreatedAt  time.Time      `json:"created_at"`
 	UpdatedAt  time.Time      `json:"updated_at"`
+	Approval   approvalJSON   `json:"approval"`
 	Conflicts  []conflictJSON `json:"conflicts,omitempty"`
 	Truncated  bool           `json:"truncated,omitempty"`
+}
+
+// approvalJSON is a schedule's "approval" object.
+type approvalJSON struct {
+	Status            string       `json:"status"`
+	Reason            string       `json:"reason"`
+	SubmittedBy       string       `json:"submitted_by"`
+	SubmittedAt       *time.Time   `json:"submitted_at"`
+	SubmittedRevision int64        `json:"submitted_playlist_revision"`
+	DecidedBy         string       `json:"decided_by"`
+	DecidedAt         *time.Time   `json:"decided_at"`
+	Live              bool         `json:"live"`
+	ApprovedRevision  int64        `json:"approved_playlist_revision"`
+	ChangesPending    bool         `json:"changes_pending"`
+	Approved          *versionJSON `json:"approved"`
+}
+
+// versionJSON is an approved version of a schedule.
+type versionJSON struct {
+	Name             string      `json:"name"`
+	PlaylistID       string      `json:"playlist_id"`
+	PlaylistRevision int64       `json:"playlist_revision"`
+	Targets          targetsJSON `json:"targets"`
+	Cron             string      `json:"cron"`
+	Duration         string      `json:"duration"`
+	StartsOn         string      `json:"starts_on"`
+	EndsOn           string      `json:"ends_on"`
+	Priority         string      `json:"priority"`
+	Timezone         string      `json:"timezone"`
+	ApprovedBy       string      `json:"approved_by"`
+	ApprovedAt       time.Time   `json:"approved_at"`
 }
 
 type targetsJSON struct {
@@ -123,6 +155,31 @@ func (f *scheduleFixture) mustCreateSchedule(body any) scheduleJSON {
 	return sc
 }
 
+// mustPublishSchedule creates a schedule, submits it and approves it (the
+// stack's user is the root admin), and returns the answer to the create:
+// the schedule with its conflict report.
+func (f *scheduleFixture) mustPublishSchedule(body any) scheduleJSON {
+	f.t.Helper()
+	sc := f.mustCreateSchedule(body)
+	f.mustApproveSchedule(sc.ID)
+	return sc
+}
+
+// mustApproveSchedule submits schedule id and approves it, as the stack's
+// user, unless it is approved already (an admin's emergency schedule is
+// approved on creation); it returns the approved schedule.
+func (s *stack) mustApproveSchedule(id string) scheduleJSON {
+	s.t.Helper()
+	var sc scheduleJSON
+	mustDecodeStrict(s.t, s.get("/api/v1/schedules/"+id), http.StatusOK, &sc)
+	if sc.Approval.Status == "approved" && !sc.Approval.ChangesPending {
+		return sc
+	}
+	mustDecodeStrict(s.t, s.do(http.MethodPost, "/api/v1/schedules/"+id+"/submit", nil, nil), http.StatusOK, &sc)
+	mustDecodeStrict(s.t, s.do(http.MethodPost, "/api/v1/schedules/"+id+"/approve", nil, nil), http.StatusOK, &sc)
+	return sc
+}
+
 func (f *scheduleFixture) countSchedules() int {
 	f.t.Helper()
 	var p schedulePage
@@ -145,6 +202,7 @@ func TestCreateSchedule(t *testing.T) {
 		Targets: targetsJSON{DisplayIDs: []string{f.street.ID}, Tags: []string{"airport"}},
 		Cron:    "0 7 * * 1-5", Duration: "10h0m0s", StartsOn: "2026-06-01", EndsOn: "2026-06-30",
 		Priority: "campaign", Timezone: "Asia/Ho_Chi_Minh", CreatedAt: now, UpdatedAt: now,
+		Approval:  approvalJSON{Status: "draft"}, // to be submitted and approved before it plays
 		Conflicts: []conflictJSON{},
 	}
 	if diff := cmp.Diff(want, sc); diff != "" {
@@ -235,13 +293,13 @@ func TestScheduleConflictReport(t *testing.T) {
 	f := newScheduleFixture(t)
 	at := func(day, hour int) time.Time { return time.Date(2026, 6, day, hour, 0, 0, 0, ict).UTC() }
 
-	a := f.mustCreateSchedule(f.schedule("Summer campaign"))
+	a := f.mustPublishSchedule(f.schedule("Summer campaign"))
 	if len(a.Conflicts) != 0 {
 		t.Fatalf("first schedule has conflicts: %+v", a.Conflicts)
 	}
 	// Two campaigns overlapping on the lobby share it: B runs 09:00–11:00
 	// on weekdays in June, inside A's 07:00–17:00, so 2 h × 22 weekdays.
-	b := f.mustCreateSchedule(f.schedule("Festival", "cron", "0 9 * * 1-5", "duration", "2h",
+	b := f.mustPublishSchedule(f.schedule("Festival", "cron", "0 9 * * 1-5", "duration", "2h",
 		"targets", map[string]any{"display_ids": []string{f.lobby.ID, f.street.ID}}))
 	want := []conflictJSON{{
 		DisplayID: f.lobby.ID, DisplayName: "Lobby", ScheduleID: a.ID, ScheduleName: "Summer campaign",
@@ -251,7 +309,12 @@ func TestScheduleConflictReport(t *testing.T) {
 		t.Fatalf("conflicts of the second campaign (-want +got):\n%s", diff)
 	}
 
-	// An emergency on the lobby, all day on 10 June, pre-empts both.
+	// The report compares with what plays: a draft plays nowhere, so it
+	// conflicts with nothing.
+	f.mustCreateSchedule(f.schedule("Draft on the lobby", "targets", map[string]any{"display_ids": []string{f.lobby.ID}}))
+
+	// An emergency on the lobby, all day on 10 June, pre-empts both
+	// (an admin's emergency schedule plays at once).
 	em := f.mustCreateSchedule(f.schedule("Storm warning", "priority", "emergency", "cron", "", "duration", "",
 		"starts_on", "2026-06-10", "ends_on", "2026-06-10", "targets", map[string]any{"display_ids": []string{f.lobby.ID}}))
 	want = []conflictJSON{
@@ -265,8 +328,8 @@ func TestScheduleConflictReport(t *testing.T) {
 	}
 
 	// Editing the first campaign (PUT) shows it from its side: it shares
-	// with B and the emergency pre-empts it; its own old version is not a
-	// conflict.
+	// with B and the emergency pre-empts it; its own approved version is
+	// not a conflict.
 	var edited scheduleJSON
 	mustDecodeStrict(t, f.doJSON(http.MethodPut, "/api/v1/schedules/"+a.ID, f.schedule("Summer campaign v2")), http.StatusOK, &edited)
 	want = []conflictJSON{
@@ -285,7 +348,7 @@ func TestScheduleConflictReport(t *testing.T) {
 
 func TestCheckSchedule(t *testing.T) {
 	f := newScheduleFixture(t)
-	a := f.mustCreateSchedule(f.schedule("Campaign"))
+	a := f.mustPublishSchedule(f.schedule("Campaign"))
 	before := f.countSchedules()
 
 	body := f.schedule("Takeover", "priority", "takeover", "cron", "0 12 * * *", "duration", "1h",

@@ -139,6 +139,7 @@ func newScopeFixture(t *testing.T) *scopeFixture {
 	f.dB = s.mustCreateDisplay(display("B airport", "organisation_id", f.b.ID, "tags", []string{"airport"}))
 	f.dP = s.mustCreateDisplay(display("Province airport", "tags", []string{"airport"}))
 	f.sB = s.mustCreateSchedule(scheduleBody("B airport", f.b.ID, f.pB.ID, nil, []string{"airport"}))
+	s.mustApproveSchedule(f.sB.ID)
 	return f
 }
 
@@ -399,6 +400,8 @@ func TestScopeSiblingDistricts(t *testing.T) {
 	// schedule reaches A's airport screen only, B's B's only; the
 	// province's reaches every airport screen.
 	sP := s.mustCreateSchedule(scheduleBody("Province airport", "", f.pP.ID, nil, []string{"airport"}))
+	s.mustApproveSchedule(sA.ID) // made by A's editor: the province approves it
+	s.mustApproveSchedule(sP.ID)
 	if got, want := s.stateRules(f.dA.ID), sorted(sA.ID, sP.ID); !slices.Contains(got, sA.ID) || slices.Contains(got, f.sB.ID) || !slices.Contains(got, sP.ID) {
 		t.Errorf("state of A's display: rules %v, want %v (and no B schedule)", got, want)
 	}

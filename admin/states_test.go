@@ -39,7 +39,7 @@ func TestDisplayStateAndTimeline(t *testing.T) {
 			map[string]any{"media_id": a.ID, "duration_ms": 8000},
 			map[string]any{"media_id": b.ID, "duration_ms": 12000},
 		}}), http.StatusOK, &pl)
-	sc := f.mustCreateSchedule(f.schedule("Weekday mornings"))
+	sc := f.mustPublishSchedule(f.schedule("Weekday mornings"))
 
 	resp := f.get("/api/v1/displays/" + f.lobby.ID + "/state")
 	var st marquee.DesiredState
@@ -94,8 +94,13 @@ func TestDisplayStateAndTimeline(t *testing.T) {
 		}
 	}
 
-	// A schedule edit bumps the revision; the old ETag no longer matches.
+	// A schedule edit changes nothing on screens until it is approved;
+	// then it bumps the revision and the old ETag no longer matches.
 	mustDecode(t, f.doJSON(http.MethodPut, "/api/v1/schedules/"+sc.ID, f.schedule("Weekday mornings", "cron", "0 8 * * 1-5")), http.StatusOK, &json.RawMessage{})
+	if resp := f.do(http.MethodGet, "/api/v1/displays/"+f.lobby.ID+"/state", nil, map[string]string{"If-None-Match": `"rev-1"`}); resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("after an edit, before its approval: status %d, want 304", resp.StatusCode)
+	}
+	f.mustApproveSchedule(sc.ID)
 	resp = f.do(http.MethodGet, "/api/v1/displays/"+f.lobby.ID+"/state", nil, map[string]string{"If-None-Match": `"rev-1"`})
 	mustDecode(t, resp, http.StatusOK, &st)
 	if st.Revision != 2 || resp.Header.Get("ETag") != `"rev-2"` {
@@ -126,10 +131,10 @@ func TestDisplayTimelineErrors(t *testing.T) {
 		t.Fatalf("default timeline %+v", tl.Entries)
 	}
 	// limit truncates.
-	f.mustCreateSchedule(f.schedule("All day", "cron", "", "duration", ""))
 	var pl struct{ ID string }
 	mustDecode(t, f.doJSON(http.MethodPut, "/api/v1/playlists/"+f.playlist, map[string]any{
 		"name": "Campaign", "items": []any{map[string]any{"media_id": f.mustUpload("x", "", mustJPEG(t, 64, 32, 3)).ID}}}), http.StatusOK, &pl)
+	f.mustPublishSchedule(f.schedule("All day", "cron", "", "duration", ""))
 	mustDecode(t, f.get(base+"?limit=5"), http.StatusOK, &tl)
 	if len(tl.Entries) != 5 || !tl.Truncated {
 		t.Fatalf("limit=5: %d entries truncated=%v", len(tl.Entries), tl.Truncated)

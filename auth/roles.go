@@ -66,6 +66,13 @@ func Allows(role string, p Permission) bool {
 	return rolePermissions[role][p]
 }
 
+// ScheduleWriteEmergencyOnly reports whether role holds PermScheduleWrite
+// for emergency-layer schedules only (approvers: they publish urgent
+// messages, not campaigns). The schedules service enforces it.
+func ScheduleWriteEmergencyOnly(role string) bool {
+	return role == RoleApprover
+}
+
 // Can reports whether the user holds permission p; a disabled user holds
 // none.
 func (u *User) Can(p Permission) bool {

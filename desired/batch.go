@@ -35,14 +35,15 @@ type DisplaysFinder interface {
 }
 
 // SchedulesFinder is implemented by a Store that finds the schedules of many
-// displays at once. Without it a Batch calls FindSchedulesForDisplay per
-// display.
+// displays at once (sqlstore.DB does). Without it a Batch calls
+// FindLiveSchedulesForDisplay per display.
 type SchedulesFinder interface {
-	// FindSchedulesReaching returns, for each of the displays, the
-	// schedules that reach it — exactly those FindSchedulesForDisplay
-	// returns for it — with their targets, ordered by ID. A display that
-	// nothing reaches, or that does not exist, has no entry.
-	FindSchedulesReaching(ctx context.Context, displayIDs []string) (map[string][]*schedules.Schedule, error)
+	// FindLiveSchedulesReaching returns, for each of the displays, the
+	// schedules whose approved version reaches it — exactly those
+	// FindLiveSchedulesForDisplay returns for it — with their approved
+	// versions, ordered by ID. A display that nothing reaches, or that
+	// does not exist, has no entry.
+	FindLiveSchedulesReaching(ctx context.Context, displayIDs []string) (map[string][]*schedules.Schedule, error)
 }
 
 // StatesFinder is implemented by a Store that reads many stored states at
@@ -111,7 +112,7 @@ type Batch struct {
 type snapshot struct {
 	start     uint64
 	at        time.Time
-	playlists memo[string, *playlists.Playlist]
+	playlists memo[marquee.PlaylistRef, *playlists.Playlist] // Revision 0: the current one
 	media     memo[string, *media.Item]
 	assets    memo[assetKey, marquee.MediaAsset]
 	built     memo[builtKey, *builtPlaylist]
@@ -123,8 +124,8 @@ type assetKey struct {
 }
 
 type builtKey struct {
-	playlistID string
-	w, h       int
+	ref  marquee.PlaylistRef // as asked for: Revision 0 is the current one
+	w, h int
 }
 
 // NewBatch returns a Batch that builds with b.
@@ -343,7 +344,7 @@ func (bt *Batch) findSchedules(ctx context.Context, ids []string, failed map[str
 	if !ok {
 		out := make(map[string][]*schedules.Schedule, len(ids))
 		for _, id := range ids {
-			scs, err := bt.b.store.FindSchedulesForDisplay(ctx, id)
+			scs, err := bt.b.store.FindLiveSchedulesForDisplay(ctx, id)
 			if err != nil {
 				failed[id] = fmt.Errorf("find schedules: %w", err)
 			}
@@ -354,7 +355,7 @@ func (bt *Batch) findSchedules(ctx context.Context, ids []string, failed map[str
 	if len(ids) == 0 {
 		return map[string][]*schedules.Schedule{}, nil
 	}
-	out, err := f.FindSchedulesReaching(ctx, ids)
+	out, err := f.FindLiveSchedulesReaching(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find schedules: %w", err)
 	}
@@ -443,8 +444,8 @@ func (s *batchSource) info(sc *schedules.Schedule) ruleInfo {
 	if ri, ok := s.rules[sc.ID]; ok {
 		return ri
 	}
-	r := ruleOf(sc)
-	ri := ruleInfo{r: r, live: !expired(r, s.now)}
+	r, approved := ruleOf(sc)
+	ri := ruleInfo{r: r, live: approved && !expired(r, s.now)}
 	ri.expires, ri.expireOK = expiresAt(r)
 	s.rules[sc.ID] = ri
 	return ri
@@ -470,10 +471,10 @@ func (s *batchSource) nextPrune(st *marquee.DesiredState) time.Time {
 	return next
 }
 
-func (s *batchSource) playlist(ctx context.Context, id string, w, h int) (*builtPlaylist, error) {
+func (s *batchSource) playlist(ctx context.Context, ref marquee.PlaylistRef, w, h int) (*builtPlaylist, error) {
 	b, snap := s.b, s.snap
-	return snap.built.get(builtKey{id, w, h}, func() (*builtPlaylist, error) {
-		p, err := snap.playlists.get(id, func() (*playlists.Playlist, error) { return b.findPlaylist(ctx, id) })
+	return snap.built.get(builtKey{ref, w, h}, func() (*builtPlaylist, error) {
+		p, err := snap.playlists.get(ref, func() (*playlists.Playlist, error) { return b.findPlaylist(ctx, ref) })
 		if err != nil {
 			return nil, err
 		}

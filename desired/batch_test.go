@@ -16,6 +16,7 @@ import (
 
 	"github.com/marquee-signage/marquee"
 	"github.com/marquee-signage/marquee/admin"
+	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/media"
@@ -84,13 +85,13 @@ type bulkStore struct {
 	reaching, finds, saves int
 }
 
-func (s *bulkStore) FindSchedulesReaching(ctx context.Context, ids []string) (map[string][]*schedules.Schedule, error) {
+func (s *bulkStore) FindLiveSchedulesReaching(ctx context.Context, ids []string) (map[string][]*schedules.Schedule, error) {
 	s.mu.Lock()
 	s.reaching++
 	s.mu.Unlock()
 	out := map[string][]*schedules.Schedule{}
 	for _, id := range ids {
-		scs, err := s.DB.FindSchedulesForDisplay(ctx, id)
+		scs, err := s.DB.FindLiveSchedulesForDisplay(ctx, id)
 		if marquee.ErrorCode(err) == marquee.ENOTFOUND {
 			continue
 		} else if err != nil {
@@ -179,7 +180,10 @@ func fleetFixture(f *fixture) (ids []string, pl, fb *playlists.Playlist, byTag *
 // batch gives exactly what building them one by one gives — the state
 // JSON, whether it changed, and the stored row and index — on the first
 // build, after each kind of change, and when nothing changed; and the
-// revisions move only on a real change.
+// revisions move only on a real change. Both build from approved versions
+// only: an edit of a playlist or a schedule changes no state until it is
+// approved, a schedule never approved none at all, and an approval pins
+// the playlist revision that plays.
 func TestStatesMatchState(t *testing.T) {
 	for _, store := range stores {
 		t.Run(store.name, func(t *testing.T) {
@@ -237,20 +241,53 @@ func TestStatesMatchState(t *testing.T) {
 			compare("first build", len(ids))
 			compare("nothing changed", 0)
 
+			editor, approver := as(f.ctx, "usr_editor", auth.RoleEditor), as(f.ctx, "usr_approver", auth.RoleApprover)
+			approve := func(s *side, id string) {
+				t.Helper()
+				if _, err := s.schedules.Submit(editor, id); err != nil {
+					t.Fatalf("submit: %v", err)
+				}
+				if _, err := s.schedules.Approve(approver, id); err != nil {
+					t.Fatalf("approve: %v", err)
+				}
+			}
 			both(func(s *side) {
 				if _, err := s.playlists.Update(f.ctx, pl.ID, playlists.Input{Name: "Chiến dịch 2", Items: []playlists.Item{
 					{MediaID: blue.ID, Fit: "fill"}, {MediaID: red.ID, DurationMS: 3000}}}); err != nil {
 					t.Fatal(err)
 				}
 			})
-			compare("playlist edited", 12) // the airport displays
+			compare("playlist edited: the approved revision keeps playing", 0)
+			both(func(s *side) { approve(s, byTag.ID) })
+			compare("schedule approved again with the playlist's new revision", 12) // the airport displays
 			both(func(s *side) {
-				if _, _, err := s.schedules.Update(f.ctx, byTag.ID, schedules.Input{Name: "Sân bay", PlaylistID: fb.ID,
+				if _, _, err := s.schedules.Update(editor, byTag.ID, schedules.Input{Name: "Sân bay", PlaylistID: fb.ID,
 					Targets: schedules.Targets{Tags: []string{"market"}}}); err != nil {
 					t.Fatal(err)
 				}
 			})
-			compare("schedule retargeted from the airport to the market", 18)
+			compare("schedule retargeted by an editor: the approved version keeps playing", 0)
+			drafts := map[*side]string{} // each side makes its own ID
+			both(func(s *side) {
+				sc, _, err := s.schedules.Create(editor, schedules.Input{OrgID: "org_root", Name: "Nháp", PlaylistID: pl.ID,
+					Targets: schedules.Targets{Tags: []string{"airport", "market"}}, Priority: marquee.LayerEmergency})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.schedules.Submit(editor, sc.ID); err != nil {
+					t.Fatal(err)
+				}
+				drafts[s] = sc.ID
+			})
+			compare("a new schedule, pending approval", 0)
+			both(func(s *side) { approve(s, byTag.ID) })
+			compare("schedule retargeted from the airport to the market, approved", 18)
+			both(func(s *side) {
+				if _, err := s.schedules.Reject(approver, drafts[s], "not now"); err != nil {
+					t.Fatal(err)
+				}
+			})
+			compare("the new schedule rejected", 0)
 			both(func(s *side) {
 				if _, err := s.db.UpdateMedia(f.ctx, blue.ID, media.Update{Name: ptr("Xanh dương")}, f.now); err != nil {
 					t.Fatal(err)
@@ -333,16 +370,18 @@ func TestBatchNeverStoresOlderContent(t *testing.T) {
 	pl := f.playlist("A", playlists.Item{MediaID: red.ID})
 	a := f.display("A", 192, 96, "x")
 	b := f.display("B", 192, 96, "x")
-	f.schedule(schedules.Input{Name: "S", PlaylistID: pl.ID, Targets: schedules.Targets{Tags: []string{"x"}}})
+	sc := f.schedule(schedules.Input{Name: "S", PlaylistID: pl.ID, Targets: schedules.Targets{Tags: []string{"x"}}})
 
 	batch := f.builder.NewBatch()
 	if r := batch.States(f.ctx, []string{a.ID}); r[0].Err != nil || r[0].State.Playlists[0].Revision != 1 {
 		t.Fatalf("first: %+v", r[0])
 	}
-	// The playlist changes; a player fetches b's state meanwhile.
+	// The playlist changes and is approved; a player fetches b's state
+	// meanwhile.
 	if _, err := f.playlists.Update(f.ctx, pl.ID, playlists.Input{Name: "A2", Items: []playlists.Item{{MediaID: red.ID, DurationMS: 4000}}}); err != nil {
 		t.Fatal(err)
 	}
+	reapprove(t, f.ctx, f.schedules, sc.ID)
 	fresh, changed := f.state(b.ID)
 	if !changed || fresh.Playlists[0].Revision != 2 {
 		t.Fatalf("b fetched: playlist revision %d changed=%v", fresh.Playlists[0].Revision, changed)
@@ -367,6 +406,7 @@ func TestBatchNeverStoresOlderContent(t *testing.T) {
 	if _, err := f.playlists.Update(f.ctx, pl.ID, playlists.Input{Name: "A3", Items: []playlists.Item{{MediaID: red.ID, DurationMS: 5000}}}); err != nil {
 		t.Fatal(err)
 	}
+	reapprove(t, f.ctx, f.schedules, sc.ID)
 	f.now = f.now.Add(time.Second)
 	other := desired.NewBuilder(f.db, f.lib, admin.URLs{}, desired.Config{Now: func() time.Time { return f.now }})
 	fresh, _, err := other.State(f.ctx, c.ID)
@@ -445,7 +485,7 @@ func TestStatesReindexKeepsRevision(t *testing.T) {
 // moves once per change.
 func TestStatesConcurrent(t *testing.T) {
 	f := newFixture(t)
-	ids, pl, _, _, red, _ := fleetFixture(f)
+	ids, pl, _, byTag, red, _ := fleetFixture(f)
 	f.builder.States(f.ctx, ids)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
@@ -453,6 +493,7 @@ func TestStatesConcurrent(t *testing.T) {
 		if _, err := f.playlists.Update(f.ctx, pl.ID, playlists.Input{Name: "A", Items: []playlists.Item{{MediaID: red.ID, DurationMS: int64(1000 + round)}}}); err != nil {
 			t.Fatal(err)
 		}
+		reapprove(t, f.ctx, f.schedules, byTag.ID)
 		for g := range 4 {
 			wg.Add(2)
 			go func() {

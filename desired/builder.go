@@ -65,8 +65,16 @@ const (
 // are ENOTFOUND errors.
 type Store interface {
 	FindDisplayByID(ctx context.Context, id string) (*displays.Display, error)
-	FindSchedulesForDisplay(ctx context.Context, displayID string) ([]*schedules.Schedule, error)
+	// FindLiveSchedulesForDisplay returns the schedules whose approved
+	// version reaches the display, with it, ordered by ID: only approved
+	// versions ever reach a state.
+	FindLiveSchedulesForDisplay(ctx context.Context, displayID string) ([]*schedules.Schedule, error)
+	// FindPlaylistByID returns a playlist's current revision (a display's
+	// fallback plays it).
 	FindPlaylistByID(ctx context.Context, id string) (*playlists.Playlist, error)
+	// FindPlaylistRevision returns one revision of a playlist (a rule plays
+	// the revision its schedule's approval pinned).
+	FindPlaylistRevision(ctx context.Context, id string, rev int64) (*playlists.Playlist, error)
 	FindMediaByID(ctx context.Context, id string) (*media.Item, error)
 	FindDisplayState(ctx context.Context, displayID string) (*Stored, error)
 	// SaveDisplayState stores s if the display's stored revision is still
@@ -292,7 +300,7 @@ func (b *Builder) Build(ctx context.Context, displayID string) (*marquee.Desired
 		return nil, err
 	}
 	now := b.now()
-	scheds, err := b.store.FindSchedulesForDisplay(ctx, d.ID)
+	scheds, err := b.store.FindLiveSchedulesForDisplay(ctx, d.ID)
 	if err != nil {
 		return nil, fmt.Errorf("find schedules: %w", err)
 	}
@@ -302,13 +310,13 @@ func (b *Builder) Build(ctx context.Context, displayID string) (*marquee.Desired
 // source provides what a state is assembled from. direct reads the store
 // on every call (State, Build); a Batch remembers what displays share.
 type source interface {
-	// rule returns the rule of sc as a state holds it (without its
-	// playlist revision) and whether it is live: not expired at the build
-	// instant.
+	// rule returns the rule of sc's approved version as a state holds it,
+	// with its pinned playlist revision, and whether it is live: sc has
+	// an approved version and it has not expired at the build instant.
 	rule(sc *schedules.Schedule) (r marquee.Rule, live bool)
-	// playlist returns the current revision of the playlist as a display
-	// of w×h pixels plays it.
-	playlist(ctx context.Context, id string, w, h int) (*builtPlaylist, error)
+	// playlist returns the playlist revision ref names (Revision 0: the
+	// current one) as a display of w×h pixels plays it.
+	playlist(ctx context.Context, ref marquee.PlaylistRef, w, h int) (*builtPlaylist, error)
 }
 
 // builtPlaylist is a playlist revision as a display of one size plays it:
@@ -321,6 +329,9 @@ type builtPlaylist struct {
 // assemble computes the state of d, reached by scheds (ordered by ID), from
 // src. It is the one place a state's content is put together, whatever the
 // source, so that a display's state is the same whichever way it is built.
+// Rules come from the schedules' approved versions only, each playing the
+// playlist revision its approval pinned; a schedule without one adds
+// nothing. The fallback plays its playlist's current revision.
 func assemble(ctx context.Context, src source, d *displays.Display, scheds []*schedules.Schedule) (*marquee.DesiredState, error) {
 	st := &marquee.DesiredState{
 		Format:    marquee.StateFormat,
@@ -333,18 +344,26 @@ func assemble(ctx context.Context, src source, d *displays.Display, scheds []*sc
 	if st.Display.Timezone == "" {
 		st.Display.Timezone = DefaultTimezone
 	}
-	// Each playlist and each asset (by SHA-256: the first item to name it
-	// wins) enters the state once.
-	refs := map[string]marquee.PlaylistRef{}
+	// Each playlist revision and each asset (by SHA-256: the first item
+	// to name it wins) enters the state once. resolved maps what was
+	// asked for (Revision 0: the current one) to the revision found.
+	resolved := map[marquee.PlaylistRef]marquee.PlaylistRef{}
+	inState := map[marquee.PlaylistRef]bool{}
 	assets := map[string]bool{}
-	add := func(playlistID string) (marquee.PlaylistRef, error) {
-		if ref, ok := refs[playlistID]; ok {
+	add := func(want marquee.PlaylistRef) (marquee.PlaylistRef, error) {
+		if ref, ok := resolved[want]; ok {
 			return ref, nil
 		}
-		bp, err := src.playlist(ctx, playlistID, d.Width, d.Height)
+		bp, err := src.playlist(ctx, want, d.Width, d.Height)
 		if err != nil {
 			return marquee.PlaylistRef{}, err
 		}
+		ref := marquee.PlaylistRef{PlaylistID: bp.pl.PlaylistID, Revision: bp.pl.Revision}
+		resolved[want] = ref
+		if inState[ref] {
+			return ref, nil
+		}
+		inState[ref] = true
 		for _, a := range bp.assets {
 			if !assets[a.SHA256] {
 				assets[a.SHA256] = true
@@ -354,8 +373,6 @@ func assemble(ctx context.Context, src source, d *displays.Display, scheds []*sc
 		pl := bp.pl
 		pl.Items = slices.Clone(pl.Items) // a Batch shares bp between states
 		st.Playlists = append(st.Playlists, pl)
-		ref := marquee.PlaylistRef{PlaylistID: pl.PlaylistID, Revision: pl.Revision}
-		refs[playlistID] = ref
 		return ref, nil
 	}
 	for _, sc := range scheds {
@@ -363,7 +380,7 @@ func assemble(ctx context.Context, src source, d *displays.Display, scheds []*sc
 		if !live {
 			continue
 		}
-		ref, err := add(sc.PlaylistID)
+		ref, err := add(r.Playlist)
 		if err != nil {
 			return nil, err
 		}
@@ -371,26 +388,38 @@ func assemble(ctx context.Context, src source, d *displays.Display, scheds []*sc
 		st.Rules = append(st.Rules, r)
 	}
 	if d.FallbackPlaylistID != "" {
-		ref, err := add(d.FallbackPlaylistID)
+		ref, err := add(marquee.PlaylistRef{PlaylistID: d.FallbackPlaylistID})
 		if err != nil {
 			return nil, err
 		}
 		st.Fallback = &ref
 	}
 	slices.SortFunc(st.Rules, func(a, b marquee.Rule) int { return cmpString(a.ScheduleID, b.ScheduleID) })
-	slices.SortFunc(st.Playlists, func(a, b marquee.Playlist) int { return cmpString(a.PlaylistID, b.PlaylistID) })
+	slices.SortFunc(st.Playlists, func(a, b marquee.Playlist) int {
+		if c := cmpString(a.PlaylistID, b.PlaylistID); c != 0 {
+			return c
+		}
+		switch {
+		case a.Revision < b.Revision:
+			return -1
+		case a.Revision > b.Revision:
+			return 1
+		}
+		return 0
+	})
 	slices.SortFunc(st.Media, func(a, b marquee.MediaAsset) int { return cmpString(a.SHA256, b.SHA256) })
 	return st, nil
 }
 
-// ruleOf returns the rule of sc as a state holds it, without its playlist
-// revision: in DefaultTimezone when sc has no zone.
-func ruleOf(sc *schedules.Schedule) marquee.Rule {
-	r := sc.Rule()
+// ruleOf returns the rule of sc's approved version as a state holds it,
+// with its pinned playlist revision: in DefaultTimezone when it has no
+// zone. ok is false when sc has no approved version.
+func ruleOf(sc *schedules.Schedule) (r marquee.Rule, ok bool) {
+	r, ok = sc.LiveRule()
 	if r.Timezone == "" {
 		r.Timezone = DefaultTimezone
 	}
-	return r
+	return r, ok
 }
 
 // direct is the source that reads everything from the store as it goes.
@@ -400,12 +429,12 @@ type direct struct {
 }
 
 func (s direct) rule(sc *schedules.Schedule) (marquee.Rule, bool) {
-	r := ruleOf(sc)
-	return r, !expired(r, s.now)
+	r, ok := ruleOf(sc)
+	return r, ok && !expired(r, s.now)
 }
 
-func (s direct) playlist(ctx context.Context, id string, w, h int) (*builtPlaylist, error) {
-	p, err := s.b.findPlaylist(ctx, id)
+func (s direct) playlist(ctx context.Context, ref marquee.PlaylistRef, w, h int) (*builtPlaylist, error) {
+	p, err := s.b.findPlaylist(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -485,10 +514,20 @@ func lastDay(r marquee.Rule) (day, horizon time.Time, ok bool) {
 	return day, horizon, true
 }
 
-func (b *Builder) findPlaylist(ctx context.Context, id string) (*playlists.Playlist, error) {
-	p, err := b.store.FindPlaylistByID(ctx, id)
+// findPlaylist returns the playlist revision ref names; Revision 0 is the
+// current one.
+func (b *Builder) findPlaylist(ctx context.Context, ref marquee.PlaylistRef) (*playlists.Playlist, error) {
+	var (
+		p   *playlists.Playlist
+		err error
+	)
+	if ref.Revision == 0 {
+		p, err = b.store.FindPlaylistByID(ctx, ref.PlaylistID)
+	} else {
+		p, err = b.store.FindPlaylistRevision(ctx, ref.PlaylistID, ref.Revision)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("find playlist %s: %w", id, err)
+		return nil, fmt.Errorf("find playlist %s: %w", ref, err)
 	}
 	return p, nil
 }

@@ -13,12 +13,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/marquee-signage/marquee"
 	"github.com/marquee-signage/marquee/admin"
+	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/media"
@@ -125,6 +127,25 @@ func (f *fixture) schedule(in schedules.Input) *schedules.Schedule {
 		f.t.Fatal(err)
 	}
 	return s
+}
+
+// reapprove submits and approves schedule id again through svc, as the
+// server itself (no actor), so that it plays what it names now: its
+// playlist's current revision.
+func reapprove(t testing.TB, ctx context.Context, svc *schedules.Service, id string) {
+	t.Helper()
+	if _, err := svc.Submit(ctx, id); err != nil {
+		t.Fatalf("submit %s: %v", id, err)
+	}
+	if _, err := svc.Approve(ctx, id); err != nil {
+		t.Fatalf("approve %s: %v", id, err)
+	}
+}
+
+// as returns ctx acting for a user of the root organisation with role.
+func as(ctx context.Context, userID, role string) context.Context {
+	u := &auth.User{ID: userID, OrgID: auth.RootOrgID, Username: userID, Role: role}
+	return auth.NewContext(ctx, auth.Actor{User: u, Scope: auth.Everything()})
 }
 
 func (f *fixture) state(id string) (*marquee.DesiredState, bool) {
@@ -251,7 +272,9 @@ func TestRevision(t *testing.T) {
 	if _, err := f.playlists.Update(f.ctx, pl.ID, playlists.Input{Name: "A", Items: []playlists.Item{{MediaID: red.ID}, {MediaID: blue.ID}}}); err != nil {
 		t.Fatal(err)
 	}
-	expect("playlist edited", true)
+	expect("playlist edited: the approved revision keeps playing", false)
+	reapprove(t, f.ctx, f.schedules, sc.ID)
+	expect("schedule approved again with the new revision", true)
 	if _, err := f.lib.Update(f.ctx, red.ID, media.Update{Name: ptr("Đỏ 2")}); err != nil {
 		t.Fatal(err)
 	}
@@ -366,3 +389,52 @@ func placeholders(b []byte) []byte {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestPinnedRevisions: each rule plays the playlist revision its
+// schedule's approval pinned, so one state may hold two revisions of a
+// playlist; the fallback plays the current one, listed once when a rule
+// pins it too. The batch builds the same.
+func TestPinnedRevisions(t *testing.T) {
+	f := newFixture(t)
+	red := f.png("Đỏ", color.NRGBA{R: 255, A: 255}, 64, 32)
+	blue := f.png("Xanh", color.NRGBA{B: 255, A: 255}, 64, 32)
+	pl := f.playlist("A", playlists.Item{MediaID: red.ID})
+	d, _, err := f.displays.Create(f.ctx, displays.Input{OrgID: "org_root", Name: "Sân bay", Width: 192, Height: 96,
+		Tags: []string{"airport"}, FallbackPlaylistID: pl.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := f.schedule(schedules.Input{Name: "Cũ", PlaylistID: pl.ID, Targets: schedules.Targets{Tags: []string{"airport"}}})
+	renewed := f.schedule(schedules.Input{Name: "Mới", PlaylistID: pl.ID, Targets: schedules.Targets{DisplayIDs: []string{d.ID}},
+		Priority: marquee.LayerCampaign})
+	if _, err := f.playlists.Update(f.ctx, pl.ID, playlists.Input{Name: "A2", Items: []playlists.Item{{MediaID: blue.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	reapprove(t, f.ctx, f.schedules, renewed.ID)
+
+	st, _ := f.state(d.ID)
+	if err := st.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scheduler.Compile(st); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range st.Playlists {
+		got = append(got, p.Name)
+	}
+	if want := []string{"A", "A2"}; !slices.Equal(got, want) {
+		t.Fatalf("playlists %q, want %q (revisions 1 and 2, once each)", got, want)
+	}
+	rules := map[string]int64{}
+	for _, r := range st.Rules {
+		rules[r.ScheduleID] = r.Playlist.Revision
+	}
+	if rules[old.ID] != 1 || rules[renewed.ID] != 2 || *st.Fallback != (marquee.PlaylistRef{PlaylistID: pl.ID, Revision: 2}) {
+		t.Fatalf("rules play revisions %v, fallback %v; want %s at 1, %s at 2, fallback at 2", rules, st.Fallback, old.ID, renewed.ID)
+	}
+	r := f.builder.States(f.ctx, []string{d.ID})[0]
+	if r.Err != nil || r.Changed || !bytes.Equal(mustJSON(t, r.State), mustJSON(t, st)) {
+		t.Fatalf("the batch builds another state: err %v changed %v", r.Err, r.Changed)
+	}
+}

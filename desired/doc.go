@@ -2,13 +2,19 @@
 // target it, the playlist revisions they name, the manifest of files cut for
 // its resolution, and its fallback, as one marquee.DesiredState.
 //
+// Only approved content reaches a state: rules are made from the schedules'
+// approved versions (package schedules), each playing the playlist revision
+// its approval pinned; a schedule never approved contributes nothing, and
+// an edit of a schedule or a playlist none until it is approved. The
+// fallback plays its playlist's current revision.
+//
 // The builder is deterministic: the same data gives byte-identical JSON. The
 // state's revision is kept per display in the store together with a SHA-256
 // of the state's content (everything but the revision): a rebuild whose
 // content hash matches keeps the revision, any other rebuild increases it by
 // one. So the revision increases on every change that affects the display
-// (its own settings, a schedule that reaches it, a playlist those name, the
-// media in them) and on nothing else.
+// (its own settings, an approval of a schedule that reaches it, its
+// fallback playlist, the media they play) and on nothing else.
 //
 // Rules whose last window ended before the build instant are pruned (an
 // expired campaign leaves the state once), so the state stays small over

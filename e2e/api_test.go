@@ -169,15 +169,25 @@ func (a *api) createDisplay(name string, w, h int) (id, token string) {
 }
 
 // createSchedule creates an all-day schedule of playlist on the displays,
-// on the priority layer given, and returns its ID.
+// on the priority layer given, submits it and approves it (the admin may;
+// an admin's emergency schedule is approved on creation), and returns its
+// ID: only approved schedules reach displays.
 func (a *api) createSchedule(name, playlistID, priority string, displayIDs ...string) string {
 	a.t.Helper()
 	var s struct {
-		ID string `json:"id"`
+		ID       string `json:"id"`
+		Approval struct {
+			Status string `json:"status"`
+		} `json:"approval"`
 	}
 	body := map[string]any{"name": name, "playlist_id": playlistID, "priority": priority,
 		"targets": map[string]any{"display_ids": displayIDs}}
 	a.must(http.MethodPost, "/api/v1/schedules", body, http.StatusCreated, &s)
+	if s.Approval.Status != "approved" {
+		for _, step := range []string{"submit", "approve"} {
+			a.must(http.MethodPost, "/api/v1/schedules/"+s.ID+"/"+step, nil, http.StatusOK, nil)
+		}
+	}
 	return s.ID
 }
 

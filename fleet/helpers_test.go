@@ -275,6 +275,19 @@ func (e *env) schedule(in schedules.Input) *schedules.Schedule {
 	return s
 }
 
+// reapprove submits and approves schedule id again, as the server itself,
+// so that it plays its playlist's current revision, and notifies the fleet.
+func (e *env) reapprove(id string) {
+	e.t.Helper()
+	if _, err := e.schedules.Submit(e.ctx, id); err != nil {
+		e.t.Fatalf("submit: %v", err)
+	}
+	if _, err := e.schedules.Approve(e.ctx, id); err != nil {
+		e.t.Fatalf("approve: %v", err)
+	}
+	e.fleet.Notify(desired.ChangeSchedule, id)
+}
+
 // received is one message an observer got.
 type received struct {
 	topic    string

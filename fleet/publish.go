@@ -13,6 +13,7 @@ import (
 	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
 	"github.com/marquee-signage/marquee/mqtt"
+	"github.com/marquee-signage/marquee/schedules"
 )
 
 // Publishing desired states.
@@ -138,8 +139,10 @@ func (s *Service) Notify(kind, id string) {
 
 // Affected returns the IDs of the displays whose state a change to the
 // object id of the given kind may change, sorted: the displays whose stored
-// state references it; for a schedule also every display its (new) targets
-// reach; for a display the display itself. An unknown kind is EINVALID.
+// state references it; for a schedule also every display its targets reach,
+// those of its working copy and those of its approved version (which an
+// approval has just made of the working copy); for a display the display
+// itself. An unknown kind is EINVALID.
 func (s *Service) Affected(ctx context.Context, kind, id string) ([]string, error) {
 	set := map[string]bool{}
 	switch kind {
@@ -150,12 +153,18 @@ func (s *Service) Affected(ctx context.Context, kind, id string) ([]string, erro
 		sc, err := s.store.FindScheduleByID(ctx, id)
 		switch {
 		case err == nil:
-			ds, err := s.store.FindDisplaysForTargets(ctx, sc.Targets)
-			if err != nil {
-				return nil, fmt.Errorf("find displays for targets: %w", err)
+			targets := []schedules.Targets{sc.Targets}
+			if v := sc.Approval.Approved; v != nil {
+				targets = append(targets, v.Targets)
 			}
-			for _, d := range ds {
-				set[d.ID] = true
+			for _, t := range targets {
+				ds, err := s.store.FindDisplaysForTargets(ctx, t)
+				if err != nil {
+					return nil, fmt.Errorf("find displays for targets: %w", err)
+				}
+				for _, d := range ds {
+					set[d.ID] = true
+				}
 			}
 		case marquee.ErrorCode(err) == marquee.ENOTFOUND:
 			// Deleted: it reaches only the displays whose state names it.

@@ -124,12 +124,13 @@ func TestPublishOnChange(t *testing.T) {
 			}
 		}
 
-		step("playlist edited", func() {
+		step("playlist edited: the approved revision keeps playing", func() {
 			if _, err := e.playlists.Update(e.ctx, pl.ID, playlists.Input{Name: "Sân bay 2", Items: itemsOf([]*media.Item{red, blue})}); err != nil {
 				t.Fatal(err)
 			}
 			e.fleet.Notify(desired.ChangePlaylist, pl.ID)
-		}, a.ID, b.ID)
+		})
+		step("schedule approved again with the new revision", func() { e.reapprove(sc.ID) }, a.ID, b.ID)
 		step("media renamed", func() {
 			name := "Xanh dương"
 			if _, err := e.lib.Update(e.ctx, blue.ID, media.Update{Name: &name}); err != nil {
@@ -187,7 +188,7 @@ func TestPublishDebounced(t *testing.T) {
 	pl := e.playlist("A", red)
 	a, _ := e.display("A", "x")
 	b, _ := e.display("B", "x")
-	e.schedule(schedules.Input{Name: "S", PlaylistID: pl.ID, Targets: schedules.Targets{Tags: []string{"x"}}})
+	sc := e.schedule(schedules.Input{Name: "S", PlaylistID: pl.ID, Targets: schedules.Targets{Tags: []string{"x"}}})
 	e.start()
 	o := e.observe("o")
 	o.waitFor(0, 5*time.Second, a.ID, b.ID)
@@ -203,6 +204,7 @@ func TestPublishDebounced(t *testing.T) {
 		}
 		last = p
 		e.fleet.Notify(desired.ChangePlaylist, pl.ID)
+		e.reapprove(sc.ID)
 	}
 	t.Logf("50 changes took %v", time.Since(start).Round(time.Millisecond))
 	got := o.waitFor(mark, 5*time.Second, a.ID, b.ID)
@@ -225,7 +227,7 @@ func TestMaxDelay(t *testing.T) {
 	red := e.png("Đỏ", color.NRGBA{R: 255, A: 255})
 	pl := e.playlist("A", red)
 	a, _ := e.display("A", "x")
-	e.schedule(schedules.Input{Name: "S", PlaylistID: pl.ID, Targets: schedules.Targets{Tags: []string{"x"}}})
+	sc := e.schedule(schedules.Input{Name: "S", PlaylistID: pl.ID, Targets: schedules.Targets{Tags: []string{"x"}}})
 	e.start()
 	o := e.observe("o")
 	o.waitFor(0, 5*time.Second, a.ID)
@@ -237,6 +239,7 @@ func TestMaxDelay(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.fleet.Notify(desired.ChangePlaylist, pl.ID)
+		e.reapprove(sc.ID)
 		time.Sleep(100 * time.Millisecond) // inside the 250 ms quiet period
 		if i == 0 {
 			start = time.Now()

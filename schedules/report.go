@@ -24,7 +24,11 @@ const (
 
 // Report is the conflict report of a schedule: for each display it reaches,
 // the other schedules on that display whose active windows overlap its own
-// between From and To.
+// between From and To. The schedule checked is a working copy (what is
+// being created, edited or checked); the others are what plays: their
+// approved versions, which are what the checked schedule will meet on the
+// screens once it is approved. Schedules never approved play nowhere and
+// conflict with nothing.
 type Report struct {
 	Conflicts []Conflict `json:"conflicts"` // never nil
 	// Displays are the IDs of the displays examined: every display the
@@ -72,10 +76,11 @@ func (s *Service) horizon(sc *Schedule, now time.Time) (from, to time.Time) {
 	return from, to
 }
 
-// report computes the conflict report of sc, which has passed validate.
-// Other schedules with sc.ID are left out (sc replaces them). Stored
-// schedules that no longer pass scheduler.CheckRule (say, a zone dropped
-// from tzdata) are skipped: they cannot play either.
+// report computes the conflict report of sc, which has passed validate,
+// against the approved versions of the other schedules reaching its
+// displays. sc's own approved version is left out (sc replaces it once
+// approved). Approved versions that no longer pass scheduler.CheckRule
+// (say, a zone dropped from tzdata) are skipped: they cannot play either.
 func (s *Service) report(ctx context.Context, sc *Schedule) (*Report, error) {
 	rep := &Report{Conflicts: []Conflict{}, Displays: []string{}}
 	rep.From, rep.To = s.horizon(sc, s.now())
@@ -96,18 +101,20 @@ func (s *Service) report(ctx context.Context, sc *Schedule) (*Report, error) {
 		return rep, nil
 	}
 
-	reaching, err := s.store.FindSchedulesReaching(ctx, ids)
+	reaching, err := s.store.FindLiveSchedulesReaching(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find schedules reaching displays: %w", err)
 	}
-	// usable: the others (not sc's stored version) that pass CheckRule.
+	// usable: the others (not sc's stored version) whose approved version
+	// passes CheckRule.
 	names := map[string]string{}
 	usable := map[string]bool{}
 	for _, scs := range reaching {
 		for _, o := range scs {
 			if _, seen := usable[o.ID]; !seen {
-				names[o.ID] = o.Name
-				usable[o.ID] = o.ID != sc.ID && scheduler.CheckRule(o.Rule()) == nil
+				r, live := o.LiveRule()
+				names[o.ID] = r.Name
+				usable[o.ID] = live && o.ID != sc.ID && scheduler.CheckRule(r) == nil
 			}
 		}
 	}
@@ -148,8 +155,8 @@ func (s *Service) report(ctx context.Context, sc *Schedule) (*Report, error) {
 	return rep, nil
 }
 
-// applicable returns the rules of the usable schedules among those that
-// reach a display (reaching, ordered by ID), and a key naming that set.
+// applicable returns the approved rules of the usable schedules among those
+// that reach a display (reaching, ordered by ID), and a key naming that set.
 func applicable(reaching []*Schedule, usable map[string]bool) ([]marquee.Rule, string) {
 	var (
 		rules []marquee.Rule
@@ -157,7 +164,8 @@ func applicable(reaching []*Schedule, usable map[string]bool) ([]marquee.Rule, s
 	)
 	for _, o := range reaching {
 		if usable[o.ID] {
-			rules = append(rules, o.Rule())
+			r, _ := o.LiveRule()
+			rules = append(rules, r)
 			key.WriteString(o.ID)
 			key.WriteByte(',')
 		}

@@ -9,6 +9,9 @@
 // validates input with scheduler.CheckRule and, on every create or edit,
 // reports which displays' content the schedule pre-empts or shares time
 // with (the conflict report), so staff see conflicts before publishing.
+//
+// What staff edit is a schedule's working copy; what plays is its approved
+// version, which only an approver makes (see approval.go).
 package schedules
 
 import (
@@ -40,6 +43,13 @@ type Schedule struct {
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Approval is where the working copy (the fields above) stands in the
+	// approval workflow, and the approved version that plays.
+	Approval Approval `json:"approval"`
+	// PlaylistRevision is the current revision of the playlist the
+	// working copy names, as read with it: what a submission would name.
+	// Set by the store.
+	PlaylistRevision int64 `json:"-"`
 }
 
 // Targets are what a schedule reaches: these displays, and every display
@@ -67,9 +77,9 @@ func (t Targets) Reaches(d *displays.Display) bool {
 	return false
 }
 
-// Rule returns the schedule as the scheduler sees it. The playlist revision
-// is left 0: whoever builds a desired state fills in the revision it
-// publishes.
+// Rule returns the working copy as the scheduler sees it, for checks and
+// the conflict report. The playlist revision is left 0. What plays is
+// LiveRule's.
 func (s *Schedule) Rule() marquee.Rule {
 	return marquee.Rule{
 		ScheduleID: s.ID,
@@ -150,6 +160,9 @@ type Filter struct {
 	// "" means every organisation. Service.List sets it from the actor's
 	// scope.
 	Within string
+	// Approval keeps the schedules whose working copy has this status
+	// (StatusPending: what awaits approval); "" means any.
+	Approval string
 }
 
 // Store persists schedules. It is implemented by sqlstore.
@@ -159,6 +172,13 @@ type Filter struct {
 // that does not exist (the message names it) or that the schedule's
 // organisation may not use (see CheckScheduleReferences); ECONFLICT for a
 // taken ID.
+//
+// A schedule's approval is stored with it: CreateSchedule and
+// UpdateSchedule write s.Approval's status, reason, submission and decision
+// (UpdateSchedule: unless Status is ""), and when Status is StatusApproved
+// they make the stored working copy, with its playlist's current revision,
+// the approved version (approved by DecidedBy at DecidedAt), in the same
+// transaction. Every Schedule returned has its Approval complete (Derive).
 //
 // Organisations bound what a schedule reaches: its tags and display IDs
 // reach only the displays of its own organisation and those below it, so a
@@ -183,9 +203,18 @@ type Store interface {
 	// (screens do not flow up). CreateSchedule and UpdateSchedule (with
 	// the stored OrgID) make the same check themselves.
 	CheckScheduleReferences(ctx context.Context, s *Schedule) error
-	// FindSchedulesReaching returns, for each of the displays, the
-	// schedules that reach it, ordered by ID.
-	FindSchedulesReaching(ctx context.Context, displayIDs []string) (map[string][]*Schedule, error)
+	// ChangeScheduleApproval changes the approval of schedule id in one
+	// transaction that locks the schedule and its playlist: it reads the
+	// schedule (ENOTFOUND) with its playlist's current revision
+	// (PlaylistRevision) and calls decide with it; decide returns the new
+	// approval (the error it returns, as is, changes nothing) and whether
+	// the working copy with that revision becomes the approved version.
+	// It returns the stored schedule.
+	ChangeScheduleApproval(ctx context.Context, id string, decide func(sc *Schedule) (a Approval, approve bool, err error)) (*Schedule, error)
+	// FindLiveSchedulesReaching returns, for each of the displays, the
+	// schedules whose approved version reaches it, ordered by ID: what
+	// plays there.
+	FindLiveSchedulesReaching(ctx context.Context, displayIDs []string) (map[string][]*Schedule, error)
 	// FindDisplaysForSchedule returns, ordered by ID, the displays that s
 	// reaches.
 	FindDisplaysForSchedule(ctx context.Context, s *Schedule) ([]*displays.Display, error)

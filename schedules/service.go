@@ -105,9 +105,21 @@ func NewService(store Store, cfg Config) *Service {
 // (auth.Scope.CheckOwner), a playlist that does not exist in the schedule's
 // organisation, one above it or one below it, and a display that does not
 // exist in its organisation or one below it.
+//
+// A new schedule is a draft, to be submitted and approved before it plays,
+// unless it is published at once: when the actor holds
+// auth.PermScheduleApprove and the schedule is on the emergency layer, and
+// when there is no actor. A context without an actor is the server itself
+// (demo seeding, tests of the services): what it creates is approved by
+// SystemActor on creation. An approver may create only emergency-layer
+// schedules (EFORBIDDEN).
 func (s *Service) Create(ctx context.Context, in Input) (*Schedule, *Report, error) {
 	sc, err := validate(in)
 	if err != nil {
+		return nil, nil, err
+	}
+	u := actor(ctx)
+	if err := checkLayer(u, sc.Priority); err != nil {
 		return nil, nil, err
 	}
 	if err := auth.ScopeFrom(ctx).CheckOwner(in.OrgID); err != nil {
@@ -117,6 +129,10 @@ func (s *Service) Create(ctx context.Context, in Input) (*Schedule, *Report, err
 	sc.OrgID = in.OrgID
 	sc.CreatedAt = s.now().UTC()
 	sc.UpdatedAt = sc.CreatedAt
+	sc.Approval = Approval{Status: StatusDraft}
+	if publishesAtOnce(u, sc.Priority) {
+		sc.Approval = approvedBy(Approval{}, u, sc.CreatedAt)
+	}
 	rep, err := s.report(ctx, sc)
 	if err != nil {
 		return nil, nil, err
@@ -155,6 +171,9 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Schedule, string, erro
 			return nil, "", err
 		}
 	}
+	if err := parseStatus(f.Approval); err != nil {
+		return nil, "", err
+	}
 	f.Tag = strings.ToLower(norm.NFC.String(strings.TrimSpace(f.Tag)))
 	f.Within = auth.ScopeFrom(ctx).Within()
 	scs, next, err := s.store.FindSchedules(ctx, f)
@@ -164,10 +183,19 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Schedule, string, erro
 	return scs, next, nil
 }
 
-// Update replaces every field of the schedule with in (a PUT) and returns
-// the stored schedule and its conflict report. in.OrgID is ignored:
-// schedules do not move between organisations. ENOTFOUND for an unknown ID
-// (or one outside the actor's scope); EINVALID as for Create.
+// Update replaces every field of the schedule's working copy with in (a
+// PUT) and returns the stored schedule and its conflict report. in.OrgID is
+// ignored: schedules do not move between organisations. ENOTFOUND for an
+// unknown ID (or one outside the actor's scope); EINVALID as for Create;
+// EFORBIDDEN for an approver unless the schedule is, and stays, on the
+// emergency layer.
+//
+// A change sets the working copy back to draft, whatever its status; the
+// approved version, if any, keeps playing until the new one is approved.
+// As for Create, it is approved at once when the actor holds
+// auth.PermScheduleApprove and the schedule is on the emergency layer, or
+// when there is no actor (the server itself). A PUT that changes nothing
+// leaves the approval as it is.
 func (s *Service) Update(ctx context.Context, id string, in Input) (*Schedule, *Report, error) {
 	sc, err := validate(in)
 	if err != nil {
@@ -179,8 +207,21 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (*Schedule, *
 	if err != nil {
 		return nil, nil, err
 	}
+	u := actor(ctx)
+	if err := checkLayer(u, cur.Priority, sc.Priority); err != nil {
+		return nil, nil, err
+	}
 	sc.ID, sc.OrgID = id, cur.OrgID
 	sc.UpdatedAt = s.now().UTC()
+	switch prev := cur.Approval; {
+	case publishesAtOnce(u, sc.Priority):
+		sc.Approval = approvedBy(prev, u, sc.UpdatedAt)
+	case sc.sameFields(cur):
+		// Status "": the store leaves the approval alone.
+	default:
+		sc.Approval = Approval{Status: StatusDraft, SubmittedBy: prev.SubmittedBy, SubmittedAt: prev.SubmittedAt,
+			SubmittedRevision: prev.SubmittedRevision, DecidedBy: prev.DecidedBy, DecidedAt: prev.DecidedAt}
+	}
 	rep, err := s.report(ctx, sc)
 	if err != nil {
 		return nil, nil, err
@@ -220,10 +261,16 @@ func (s *Service) Check(ctx context.Context, id string, in Input) (*Report, erro
 	return s.report(ctx, sc)
 }
 
-// Delete removes the schedule. ENOTFOUND for an unknown ID (or one outside
-// the actor's scope).
+// Delete removes the schedule, its approved version with it: what it
+// played stops at once (taking content off screens needs no approval).
+// ENOTFOUND for an unknown ID (or one outside the actor's scope);
+// EFORBIDDEN for an approver and a schedule not on the emergency layer.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	if _, err := s.Get(ctx, id); err != nil {
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := checkLayer(actor(ctx), cur.Priority); err != nil {
 		return err
 	}
 	if err := s.store.DeleteSchedule(ctx, id); err != nil {

@@ -119,11 +119,19 @@ func TestCreateDefaults(t *testing.T) {
 		OrgID: auth.RootOrgID, Name: " Giờ mở cửa ", PlaylistID: f.playlist,
 		Targets: schedules.Targets{DisplayIDs: []string{f.street.ID, f.street.ID}, Tags: []string{"Gate"}},
 	})
+	// Created by the server itself (no actor): approved by the system at
+	// once, the playlist's current revision pinned.
+	at := now.UTC()
 	want := &schedules.Schedule{
 		ID: s.ID, OrgID: auth.RootOrgID, Name: "Giờ mở cửa", PlaylistID: f.playlist,
 		Targets:  schedules.Targets{DisplayIDs: []string{f.street.ID}, Tags: []string{"gate"}},
 		Priority: marquee.LayerNormal, Timezone: "Asia/Ho_Chi_Minh",
-		CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
+		CreatedAt: at, UpdatedAt: at,
+		Approval: schedules.Approval{Status: schedules.StatusApproved, DecidedBy: schedules.SystemActor, DecidedAt: &at,
+			Live: true, ApprovedRevision: 1, Approved: &schedules.Version{Name: "Giờ mở cửa", PlaylistID: f.playlist,
+				PlaylistRevision: 1, Targets: schedules.Targets{DisplayIDs: []string{f.street.ID}, Tags: []string{"gate"}},
+				Priority: marquee.LayerNormal, Timezone: "Asia/Ho_Chi_Minh", ApprovedBy: schedules.SystemActor, ApprovedAt: at}},
+		PlaylistRevision: 1,
 	}
 	if diff := cmp.Diff(want, s); diff != "" {
 		t.Fatalf("created (-want +got):\n%s", diff)

@@ -205,7 +205,10 @@ func newBenchFleet(b *testing.B, db *DB) *benchFleet {
 		targeting(nil, "airport"),
 		targeting(nil, "hcmc", "other"),
 	} {
-		s := newSchedule(fmt.Sprintf("schedule %d", i), p.ID, targets)
+		at := t0
+		s := newSchedule(fmt.Sprintf("schedule %d", i), p.ID, targets, func(s *schedules.Schedule) {
+			s.Approval = schedules.Approval{Status: schedules.StatusApproved, DecidedBy: schedules.SystemActor, DecidedAt: &at}
+		})
 		if err := db.CreateSchedule(ctx, s); err != nil {
 			b.Fatal(err)
 		}
@@ -225,8 +228,9 @@ func (f *benchFleet) state(rev int64) *desired.Stored {
 }
 
 // BenchmarkDesiredStateInputs reads what desired.Builder reads to build a
-// display's state: the display, its schedules, their playlist and media,
-// and the stored state (the read path of every player poll).
+// display's state: the display, its live schedules (approved versions),
+// the playlist revision they pinned and its media, and the stored state
+// (the read path of every player poll).
 func BenchmarkDesiredStateInputs(b *testing.B) {
 	for _, d := range testDialects {
 		for _, m := range stmtModes {
@@ -238,10 +242,10 @@ func BenchmarkDesiredStateInputs(b *testing.B) {
 					if _, err := db.FindDisplayByID(ctx, f.display.ID); err != nil {
 						return err
 					}
-					if scs, err := db.FindSchedulesForDisplay(ctx, f.display.ID); err != nil || len(scs) != 3 {
-						return fmt.Errorf("FindSchedulesForDisplay = %d schedules, %v", len(scs), err)
+					if scs, err := db.FindLiveSchedulesForDisplay(ctx, f.display.ID); err != nil || len(scs) != 3 {
+						return fmt.Errorf("FindLiveSchedulesForDisplay = %d schedules, %v", len(scs), err)
 					}
-					if _, err := db.FindPlaylistByID(ctx, f.playlist); err != nil {
+					if _, err := db.FindPlaylistRevision(ctx, f.playlist, 1); err != nil {
 						return err
 					}
 					for _, id := range f.media {

@@ -65,6 +65,18 @@
 // EINVALID naming it rather than an anonymous foreign key failure. Display
 // tokens are stored only as hashes, unique across displays.
 //
+// A schedules row is the schedule's working copy, with its approval status;
+// approved_schedules holds its approved version (the working copy's fields
+// as approved and the playlist revision pinned), with its own targets
+// (approved_schedule_displays, approved_schedule_tags) and the media of the
+// pinned revision (approved_schedule_media, whose RESTRICT foreign key keeps
+// that media from being deleted, as playlist_media does for current
+// revisions). ChangeScheduleApproval approves inside one transaction that
+// locks the schedule and its playlist, so the revision pinned is the one the
+// caller checked. The desired-state queries (FindLiveSchedulesForDisplay,
+// FindLiveSchedulesReaching) reach displays through the approved targets
+// only. See approval.go.
+//
 // # Organisations
 //
 // Each organisation row keeps its materialised path, "/org_root/org_x/",

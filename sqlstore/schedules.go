@@ -16,21 +16,46 @@ import (
 
 var _ schedules.Store = (*DB)(nil)
 
+// scheduleColumns select a schedule's working copy, its approval and its
+// playlist's current revision; its targets and approved version are loaded
+// after (complete).
 const scheduleColumns = `s.id, s.org_id, s.name, s.playlist_id, s.cron, s.duration_ms, s.starts_on,
-	s.ends_on, s.priority, s.timezone, s.created_at, s.updated_at`
+	s.ends_on, s.priority, s.timezone, s.created_at, s.updated_at,
+	s.approval_status, s.approval_reason, s.submitted_by, s.submitted_at, s.submitted_revision,
+	s.decided_by, s.decided_at,
+	(SELECT sp.current_revision FROM playlists sp WHERE sp.id = s.playlist_id)`
+
+// targetTables names the two tables of a set of schedule targets: the
+// working copies' (schedule_displays, schedule_tags) or the approved
+// versions' (approved_schedule_displays, approved_schedule_tags).
+type targetTables struct{ displays, tags string }
+
+var (
+	workingTargets  = targetTables{`schedule_displays`, `schedule_tags`}
+	approvedTargets = targetTables{`approved_schedule_displays`, `approved_schedule_tags`}
+)
 
 // reaching returns a query selecting sel (columns of x: x.display_id,
-// x.schedule_id) from the pairs in which a schedule reaches a display of the
-// list in ("(?, ?)", bound twice, once per route): the schedule names the
-// display or shares a tag with it, and the display belongs to the
-// schedule's organisation or one below it. The last condition is what keeps
-// a commune's "airport" schedule off the province's airport screens; a
-// schedule of the province reaches the communes' displays.
+// x.schedule_id) from the pairs in which a schedule's working copy reaches
+// a display of the list in (see reachingBy).
 func reaching(sel, in string) string {
+	return reachingBy(workingTargets, sel, in)
+}
+
+// reachingBy returns a query selecting sel (columns of x: x.display_id,
+// x.schedule_id) from the pairs in which a schedule reaches a display of the
+// list in ("(?, ?)", bound twice, once per route) through the targets in t:
+// the schedule names the display or shares a tag with it, and the display
+// belongs to the schedule's organisation or one below it. The last
+// condition is what keeps a commune's "airport" schedule off the province's
+// airport screens; a schedule of the province reaches the communes'
+// displays. Through approvedTargets, only schedules with an approved
+// version reach anything: what plays.
+func reachingBy(t targetTables, sel, in string) string {
 	return `SELECT ` + sel + ` FROM (
-		SELECT sd.display_id, sd.schedule_id FROM schedule_displays sd WHERE sd.display_id IN ` + in + `
+		SELECT sd.display_id, sd.schedule_id FROM ` + t.displays + ` sd WHERE sd.display_id IN ` + in + `
 		UNION
-		SELECT dt.display_id, st.schedule_id FROM display_tags dt JOIN schedule_tags st ON st.tag = dt.tag
+		SELECT dt.display_id, st.schedule_id FROM display_tags dt JOIN ` + t.tags + ` st ON st.tag = dt.tag
 		WHERE dt.display_id IN ` + in + `) x
 	JOIN displays xd ON xd.id = x.display_id JOIN organisations xdo ON xdo.id = xd.org_id
 	JOIN schedules xs ON xs.id = x.schedule_id JOIN organisations xso ON xso.id = xs.org_id
@@ -49,6 +74,12 @@ var reachesDisplay = `s.id IN (` + reaching(`x.schedule_id`, `(?)`) + `)`
 // playlist that does not exist in s's organisation, one above it or one
 // below it, or a display that does not exist in s's organisation or one
 // below it, is EINVALID naming it; a taken ID is ECONFLICT.
+//
+// s.Approval's status ("" is StatusDraft), reason, submission and decision
+// are stored with it; when the status is StatusApproved the schedule is
+// approved in the same transaction (its approved version is what was
+// stored, with its playlist's current revision), and s.Approval is
+// completed with it.
 func (db *DB) CreateSchedule(ctx context.Context, s *schedules.Schedule) error {
 	if s.ID == "" {
 		s.ID = marquee.NewID("sch_")
@@ -60,21 +91,37 @@ func (db *DB) CreateSchedule(ctx context.Context, s *schedules.Schedule) error {
 		s.UpdatedAt = db.stamp(s.UpdatedAt)
 	}
 	s.Targets = normalizeTargets(s.Targets)
+	a := storedApproval(s.Approval)
 
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		if err := db.checkScheduleRefs(ctx, tx, s); err != nil {
 			return err
 		}
 		_, err := db.exec(ctx, tx, `INSERT INTO schedules (id, org_id, name, name_fold, playlist_id, cron,
-			duration_ms, starts_on, ends_on, priority, timezone, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			duration_ms, starts_on, ends_on, priority, timezone, created_at, updated_at,
+			approval_status, approval_reason, submitted_by, submitted_at, submitted_revision, decided_by, decided_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.OrgID, s.Name, fold(s.Name), s.PlaylistID, s.Cron, time.Duration(s.Duration).Milliseconds(),
 			nullString(s.StartsOn), nullString(s.EndsOn), string(s.Priority), s.Timezone,
-			toMS(s.CreatedAt), toMS(s.UpdatedAt))
+			toMS(s.CreatedAt), toMS(s.UpdatedAt),
+			a.Status, a.Reason, a.SubmittedBy, msPtr(a.SubmittedAt), a.SubmittedRevision, a.DecidedBy, msPtr(a.DecidedAt))
 		if err != nil {
 			return err
 		}
-		return db.insertTargets(ctx, tx, s.ID, s.Targets)
+		if err := db.insertTargets(ctx, tx, s.ID, s.Targets); err != nil {
+			return err
+		}
+		if a.Status == schedules.StatusApproved {
+			if err := db.approveWorkingCopy(ctx, tx, s.ID, a); err != nil {
+				return err
+			}
+		}
+		stored, err := db.findSchedule(ctx, tx, s.ID)
+		if err != nil {
+			return err
+		}
+		*s = *stored
+		return nil
 	})
 	switch constraintViolation(err) {
 	case uniqueViolation:
@@ -111,7 +158,7 @@ func (db *DB) findSchedule(ctx context.Context, q querier, id string) (*schedule
 	} else if err != nil {
 		return nil, fmt.Errorf("find schedule: %w", err)
 	}
-	if err := db.loadTargets(ctx, q, []*schedules.Schedule{s}); err != nil {
+	if err := db.complete(ctx, q, []*schedules.Schedule{s}); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -146,8 +193,14 @@ func (db *DB) FindSchedules(ctx context.Context, f schedules.Filter) ([]*schedul
 		args = append(args, f.Within)
 	}
 	if f.PlaylistID != "" {
-		where = append(where, `s.playlist_id = ?`)
-		args = append(args, f.PlaylistID)
+		// The working copy's playlist, or the approved version's: both
+		// keep the playlist from being deleted.
+		where = append(where, `(s.playlist_id = ? OR s.id IN (SELECT ap.schedule_id FROM approved_schedules ap WHERE ap.playlist_id = ?))`)
+		args = append(args, f.PlaylistID, f.PlaylistID)
+	}
+	if f.Approval != "" {
+		where = append(where, `s.approval_status = ?`)
+		args = append(args, f.Approval)
 	}
 	if f.Priority != "" {
 		where = append(where, `s.priority = ?`)
@@ -184,7 +237,7 @@ func (db *DB) FindSchedules(ctx context.Context, f schedules.Filter) ([]*schedul
 		if more = len(scs) > limit; more {
 			scs = scs[:limit]
 		}
-		return db.loadTargets(ctx, tx, scs)
+		return db.complete(ctx, tx, scs)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("find schedules: %w", err)
@@ -196,11 +249,15 @@ func (db *DB) FindSchedules(ctx context.Context, f schedules.Filter) ([]*schedul
 	return scs, next, nil
 }
 
-// UpdateSchedule replaces every field of schedule s.ID except OrgID and
-// CreatedAt, targets included, and sets updated_at to s.UpdatedAt (zero:
-// now), in one transaction; it returns the stored schedule. An unknown ID is
-// ENOTFOUND; a playlist or display that the schedule's organisation may not
-// use is EINVALID, as for CreateSchedule.
+// UpdateSchedule replaces every field of schedule s.ID's working copy
+// except OrgID and CreatedAt, targets included, and sets updated_at to
+// s.UpdatedAt (zero: now), in one transaction; it returns the stored
+// schedule. An unknown ID is ENOTFOUND; a playlist or display that the
+// schedule's organisation may not use is EINVALID, as for CreateSchedule.
+//
+// The approval is left as it is when s.Approval.Status is ""; otherwise it
+// is replaced, and a StatusApproved approves the new working copy, as for
+// CreateSchedule.
 func (db *DB) UpdateSchedule(ctx context.Context, s *schedules.Schedule) (*schedules.Schedule, error) {
 	targets := normalizeTargets(s.Targets)
 	var out *schedules.Schedule
@@ -230,6 +287,16 @@ func (db *DB) UpdateSchedule(ctx context.Context, s *schedules.Schedule) (*sched
 		}
 		if err := db.insertTargets(ctx, tx, s.ID, targets); err != nil {
 			return err
+		}
+		if s.Approval.Status != "" {
+			if err := db.setApproval(ctx, tx, s.ID, s.Approval); err != nil {
+				return err
+			}
+			if s.Approval.Status == schedules.StatusApproved {
+				if err := db.approveWorkingCopy(ctx, tx, s.ID, s.Approval); err != nil {
+					return err
+				}
+			}
 		}
 		out, err = db.findSchedule(ctx, tx, s.ID)
 		return err
@@ -325,7 +392,7 @@ func (db *DB) FindSchedulesForDisplay(ctx context.Context, displayID string) ([]
 		if err != nil {
 			return err
 		}
-		return db.loadTargets(ctx, tx, scs)
+		return db.complete(ctx, tx, scs)
 	})
 	if err != nil {
 		return nil, storeError("find schedules for display", err)
@@ -363,7 +430,7 @@ func (db *DB) FindSchedulesForDisplays(ctx context.Context, displayIDs []string)
 			}
 			ids = ids[n:]
 		}
-		return db.loadTargets(ctx, tx, out)
+		return db.complete(ctx, tx, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find schedules for displays: %w", err)
@@ -382,6 +449,11 @@ func (db *DB) FindSchedulesForDisplays(ctx context.Context, displayIDs []string)
 // schedule that reaches several of the displays is one *Schedule shared by
 // their entries.
 func (db *DB) FindSchedulesReaching(ctx context.Context, displayIDs []string) (map[string][]*schedules.Schedule, error) {
+	return db.findSchedulesReaching(ctx, workingTargets, displayIDs)
+}
+
+// findSchedulesReaching is FindSchedulesReaching through the targets in t.
+func (db *DB) findSchedulesReaching(ctx context.Context, t targetTables, displayIDs []string) (map[string][]*schedules.Schedule, error) {
 	ids := normalizeTags(displayIDs)
 	out := make(map[string][]*schedules.Schedule)
 	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
@@ -389,7 +461,7 @@ func (db *DB) FindSchedulesReaching(ctx context.Context, displayIDs []string) (m
 		for rest := ids; len(rest) > 0; rest = rest[min(len(rest), idBatch):] {
 			batch := anys(rest[:min(len(rest), idBatch)])
 			in := `(` + placeholders(len(batch)) + `)`
-			rows, err := db.query(ctx, tx, reaching(`x.schedule_id, x.display_id`, in), append(batch, batch...)...)
+			rows, err := db.query(ctx, tx, reachingBy(t, `x.schedule_id, x.display_id`, in), append(batch, batch...)...)
 			if err != nil {
 				return err
 			}
@@ -426,7 +498,7 @@ func (db *DB) FindSchedulesReaching(ctx context.Context, displayIDs []string) (m
 				out[did] = append(out[did], sc)
 			}
 		}
-		return db.loadTargets(ctx, tx, scs)
+		return db.complete(ctx, tx, scs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find schedules reaching displays: %w", err)
@@ -528,26 +600,50 @@ func (db *DB) querySchedules(ctx context.Context, q querier, query string, args 
 	return scs, rows.Err()
 }
 
-// scanSchedule reads the scheduleColumns of one row, with empty targets.
+// scanSchedule reads the scheduleColumns of one row, with empty targets
+// and no approved version.
 func scanSchedule(row interface{ Scan(...any) error }) (*schedules.Schedule, error) {
 	var (
-		s                    schedules.Schedule
-		durationMS           int64
-		startsOn, endsOn     sql.NullString
-		priority             string
-		createdAt, updatedAt int64
+		s                      schedules.Schedule
+		durationMS             int64
+		startsOn, endsOn       sql.NullString
+		priority               string
+		createdAt, updatedAt   int64
+		submittedAt, decidedAt sql.NullInt64
+		revision               sql.NullInt64
 	)
+	a := &s.Approval
 	err := row.Scan(&s.ID, &s.OrgID, &s.Name, &s.PlaylistID, &s.Cron, &durationMS, &startsOn, &endsOn,
-		&priority, &s.Timezone, &createdAt, &updatedAt)
+		&priority, &s.Timezone, &createdAt, &updatedAt,
+		&a.Status, &a.Reason, &a.SubmittedBy, &submittedAt, &a.SubmittedRevision, &a.DecidedBy, &decidedAt,
+		&revision)
 	if err != nil {
 		return nil, err
 	}
+	a.SubmittedAt, a.DecidedAt = nullableTime(submittedAt), nullableTime(decidedAt)
+	s.PlaylistRevision = revision.Int64
 	s.Duration = schedules.Duration(time.Duration(durationMS) * time.Millisecond)
 	s.StartsOn, s.EndsOn = startsOn.String, endsOn.String
 	s.Priority = marquee.Layer(priority)
 	s.CreatedAt, s.UpdatedAt = fromMS(createdAt), fromMS(updatedAt)
 	s.Targets = schedules.Targets{DisplayIDs: []string{}, Tags: []string{}}
 	return &s, nil
+}
+
+// complete fills in what scanSchedule leaves out: the targets and approved
+// versions of scs (loadTargets, loadApproved), and their derived approval
+// fields.
+func (db *DB) complete(ctx context.Context, q querier, scs []*schedules.Schedule) error {
+	if err := db.loadTargets(ctx, q, scs); err != nil {
+		return err
+	}
+	if err := db.loadApproved(ctx, q, scs); err != nil {
+		return err
+	}
+	for _, s := range scs {
+		s.Derive()
+	}
+	return nil
 }
 
 // loadTargets fills the targets of scs: two queries per batch of IDs.

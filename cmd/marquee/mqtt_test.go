@@ -69,9 +69,17 @@ func TestServeMQTTEndToEnd(t *testing.T) {
 		"tags": []string{"airport"}}, &d); code != 201 {
 		t.Fatalf("create display=%d", code)
 	}
+	var sc struct{ ID string }
 	if code := api(t, "POST", base+"/api/v1/schedules", token, map[string]any{"name": "Sân bay", "playlist_id": pl.ID,
-		"targets": map[string]any{"tags": []string{"airport"}}}, nil); code != 201 {
+		"targets": map[string]any{"tags": []string{"airport"}}}, &sc); code != 201 {
 		t.Fatalf("create schedule=%d", code)
+	}
+	// Only approved schedules reach displays: the admin submits and
+	// approves it.
+	for _, step := range []string{"submit", "approve"} {
+		if code := api(t, "POST", base+"/api/v1/schedules/"+sc.ID+"/"+step, token, nil, nil); code != 200 {
+			t.Fatalf("%s schedule=%d", step, code)
+		}
 	}
 
 	states := make(chan *marquee.DesiredState, 8)

@@ -153,6 +153,9 @@ func seed(ctx context.Context, s Services) error {
 		}
 	}
 
+	// ctx carries no actor: the server seeds by itself, so the schedules
+	// service approves each schedule (by schedules.SystemActor) as it
+	// creates it, and the demo's screens play at once.
 	today := time.Now().In(mustZone()).Format(time.DateOnly)
 	for _, in := range []schedules.Input{
 		{Name: "VNeID cả ngày — sân bay và mặt tiền", PlaylistID: vneid.ID, Priority: marquee.LayerCampaign,

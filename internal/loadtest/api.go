@@ -213,6 +213,8 @@ func scheduleBody(name, playlistID, tag string) map[string]any {
 	}
 }
 
+// createSchedule creates a schedule, submits it and approves it (the bench
+// logs in as an admin, who may): only approved schedules reach displays.
 func (c *apiClient) createSchedule(ctx context.Context, name, playlistID, tag string) (string, error) {
 	var out struct {
 		ID string `json:"id"`
@@ -220,12 +222,31 @@ func (c *apiClient) createSchedule(ctx context.Context, name, playlistID, tag st
 	if err := c.do(ctx, http.MethodPost, pathSchedules, scheduleBody(name, playlistID, tag), http.StatusCreated, &out); err != nil {
 		return "", fmt.Errorf("create schedule: %w", err)
 	}
-	return out.ID, nil
+	if err := c.submitSchedule(ctx, out.ID); err != nil {
+		return out.ID, err
+	}
+	return out.ID, c.approveSchedule(ctx, out.ID)
 }
 
+// updateSchedule changes a schedule and submits the change for approval:
+// it reaches displays once approveSchedule approves it.
 func (c *apiClient) updateSchedule(ctx context.Context, id, name, playlistID, tag string) error {
 	if err := c.do(ctx, http.MethodPut, pathSchedules+"/"+url.PathEscape(id), scheduleBody(name, playlistID, tag), http.StatusOK, nil); err != nil {
 		return fmt.Errorf("change schedule: %w", err)
+	}
+	return c.submitSchedule(ctx, id)
+}
+
+func (c *apiClient) submitSchedule(ctx context.Context, id string) error {
+	if err := c.do(ctx, http.MethodPost, pathSchedules+"/"+url.PathEscape(id)+"/submit", nil, http.StatusOK, nil); err != nil {
+		return fmt.Errorf("submit schedule: %w", err)
+	}
+	return nil
+}
+
+func (c *apiClient) approveSchedule(ctx context.Context, id string) error {
+	if err := c.do(ctx, http.MethodPost, pathSchedules+"/"+url.PathEscape(id)+"/approve", nil, http.StatusOK, nil); err != nil {
+		return fmt.Errorf("approve schedule: %w", err)
 	}
 	return nil
 }

@@ -335,9 +335,10 @@ func (r *runner) startPlayers(ctx context.Context, workDir string) error {
 	return nil
 }
 
-// fanOut changes the schedule to playlist B and times each player's
-// applying of the new revision from the PUT's response. It returns the
-// new desired state's JSON, the payload of the baseline.
+// fanOut changes the schedule to playlist B, submits the change, approves
+// it and times each player's applying of the new revision from the
+// approval's response (the change reaches displays only once approved). It
+// returns the new desired state's JSON, the payload of the baseline.
 func (r *runner) fanOut(ctx context.Context) ([]byte, error) {
 	c, fx := r.cfg, r.fx
 	itemB := c.Item.Milliseconds()
@@ -350,8 +351,11 @@ func (r *runner) fanOut(ctx context.Context) ([]byte, error) {
 	if c.FanOutHook != nil {
 		defer c.FanOutHook()()
 	}
-	sent := time.Now()
 	if err := r.api.updateSchedule(ctx, fx.scheduleID, fx.tag, fx.playlistB, fx.tag); err != nil {
+		return nil, err
+	}
+	sent := time.Now()
+	if err := r.api.approveSchedule(ctx, fx.scheduleID); err != nil {
 		return nil, err
 	}
 	t0 := time.Now()

@@ -57,7 +57,7 @@ type StartReport struct {
 // new playlist's item was on its screen.
 type FanOutReport struct {
 	StateBytes int     `json:"state_bytes"` // the new desired state's JSON
-	PutMS      float64 `json:"put_ms"`      // the PUT's own round trip
+	PutMS      float64 `json:"put_ms"`      // the publishing request's own round trip: the approval of the PUT's change
 	// AppliedByPoll counts players whose applying was not seen in their
 	// log (the hook the bench relies on) but by a slow poll; normally 0.
 	AppliedByPoll int  `json:"applied_by_poll"`
@@ -159,7 +159,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, "state payload %d bytes; T0 = the PUT's response (PUT took %.0f ms)", r.FanOut.StateBytes, r.FanOut.PutMS)
+	fmt.Fprintf(&b, "state payload %d bytes; T0 = the approval's response (it took %.0f ms)", r.FanOut.StateBytes, r.FanOut.PutMS)
 	if bl := r.Baseline; bl != nil {
 		fmt.Fprintf(&b, "; baseline: %d bare subscribers connected in %.1f s, T0 = first publish, last PUBACK at %.0f ms",
 			bl.Subscribers, bl.ConnectS, bl.PublishedMS)
