@@ -26,6 +26,7 @@ type displayJSON struct {
 	Tags               []string      `json:"tags"`
 	Location           *locationJSON `json:"location"`
 	FallbackPlaylistID string        `json:"fallback_playlist_id"`
+	FallbackRevision   int64         `json:"fallback_revision"`
 	CreatedAt          time.Time     `json:"created_at"`
 	UpdatedAt          time.Time     `json:"updated_at"`
 	Token              string        `json:"token,omitempty"`
@@ -84,7 +85,7 @@ func TestCreateDisplay(t *testing.T) {
 		ID: d.ID, OrgID: auth.RootOrgID, Name: "Sân bay Thọ Xuân", Width: 1536, Height: 256,
 		Timezone: "Asia/Ho_Chi_Minh", Tags: []string{"airport", "district:tho-xuan"},
 		Location:           &locationJSON{Address: "Thọ Xuân, Thanh Hóa", Latitude: &lat, Longitude: &lon},
-		FallbackPlaylistID: fallback.ID, CreatedAt: d.CreatedAt, UpdatedAt: d.CreatedAt, Token: d.Token,
+		FallbackPlaylistID: fallback.ID, FallbackRevision: 1, CreatedAt: d.CreatedAt, UpdatedAt: d.CreatedAt, Token: d.Token,
 	}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Fatalf("created display (-want +got):\n%s", diff)

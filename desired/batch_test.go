@@ -183,7 +183,8 @@ func fleetFixture(f *fixture) (ids []string, pl, fb *playlists.Playlist, byTag *
 // revisions move only on a real change. Both build from approved versions
 // only: an edit of a playlist or a schedule changes no state until it is
 // approved, a schedule never approved none at all, and an approval pins
-// the playlist revision that plays.
+// the playlist revision that plays (as setting a display's fallback pins
+// the fallback's).
 func TestStatesMatchState(t *testing.T) {
 	for _, store := range stores {
 		t.Run(store.name, func(t *testing.T) {
@@ -301,6 +302,20 @@ func TestStatesMatchState(t *testing.T) {
 				}
 			})
 			compare("display resized, rezoned and retagged", 1)
+			both(func(s *side) {
+				if _, err := s.playlists.Update(f.ctx, fb.ID, playlists.Input{Name: "Mặc định 2", Items: []playlists.Item{
+					{MediaID: red.ID}}}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			compare("fallback playlist edited: the pinned revision keeps playing", 0)
+			both(func(s *side) {
+				if _, err := s.displays.Update(f.ctx, ids[0], displays.Input{Name: "Màn hình 0", Width: 192, Height: 96,
+					Tags: []string{"airport"}, FallbackPlaylistID: fb.ID}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			compare("fallback set again: the playlist's new revision pinned", 1)
 			f.now = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC) // the June market rule has expired
 			compare("a rule expired", 11)                       // the market displays (one was retagged)
 			compare("nothing changed again", 0)

@@ -69,11 +69,12 @@ type Store interface {
 	// version reaches the display, with it, ordered by ID: only approved
 	// versions ever reach a state.
 	FindLiveSchedulesForDisplay(ctx context.Context, displayID string) ([]*schedules.Schedule, error)
-	// FindPlaylistByID returns a playlist's current revision (a display's
-	// fallback plays it).
+	// FindPlaylistByID returns a playlist's current revision (what a
+	// PlaylistRef with Revision 0 names).
 	FindPlaylistByID(ctx context.Context, id string) (*playlists.Playlist, error)
 	// FindPlaylistRevision returns one revision of a playlist (a rule plays
-	// the revision its schedule's approval pinned).
+	// the revision its schedule's approval pinned, a fallback the one its
+	// display pinned).
 	FindPlaylistRevision(ctx context.Context, id string, rev int64) (*playlists.Playlist, error)
 	FindMediaByID(ctx context.Context, id string) (*media.Item, error)
 	FindDisplayState(ctx context.Context, displayID string) (*Stored, error)
@@ -331,7 +332,9 @@ type builtPlaylist struct {
 // source, so that a display's state is the same whichever way it is built.
 // Rules come from the schedules' approved versions only, each playing the
 // playlist revision its approval pinned; a schedule without one adds
-// nothing. The fallback plays its playlist's current revision.
+// nothing. The fallback plays the revision pinned when an admin last set
+// it (d.FallbackRevision; 0, from a display stored without one, means the
+// current revision).
 func assemble(ctx context.Context, src source, d *displays.Display, scheds []*schedules.Schedule) (*marquee.DesiredState, error) {
 	st := &marquee.DesiredState{
 		Format:    marquee.StateFormat,
@@ -388,7 +391,7 @@ func assemble(ctx context.Context, src source, d *displays.Display, scheds []*sc
 		st.Rules = append(st.Rules, r)
 	}
 	if d.FallbackPlaylistID != "" {
-		ref, err := add(marquee.PlaylistRef{PlaylistID: d.FallbackPlaylistID})
+		ref, err := add(marquee.PlaylistRef{PlaylistID: d.FallbackPlaylistID, Revision: d.FallbackRevision})
 		if err != nil {
 			return nil, err
 		}

@@ -392,7 +392,8 @@ func ptr[T any](v T) *T { return &v }
 
 // TestPinnedRevisions: each rule plays the playlist revision its
 // schedule's approval pinned, so one state may hold two revisions of a
-// playlist; the fallback plays the current one, listed once when a rule
+// playlist; the fallback plays the one pinned when it was set (not the
+// playlist's later edits) until it is set again, listed once when a rule
 // pins it too. The batch builds the same.
 func TestPinnedRevisions(t *testing.T) {
 	f := newFixture(t)
@@ -430,11 +431,26 @@ func TestPinnedRevisions(t *testing.T) {
 	for _, r := range st.Rules {
 		rules[r.ScheduleID] = r.Playlist.Revision
 	}
-	if rules[old.ID] != 1 || rules[renewed.ID] != 2 || *st.Fallback != (marquee.PlaylistRef{PlaylistID: pl.ID, Revision: 2}) {
-		t.Fatalf("rules play revisions %v, fallback %v; want %s at 1, %s at 2, fallback at 2", rules, st.Fallback, old.ID, renewed.ID)
+	if rules[old.ID] != 1 || rules[renewed.ID] != 2 || *st.Fallback != (marquee.PlaylistRef{PlaylistID: pl.ID, Revision: 1}) {
+		t.Fatalf("rules play revisions %v, fallback %v; want %s at 1, %s at 2, fallback at 1 (pinned when set)", rules, st.Fallback, old.ID, renewed.ID)
 	}
 	r := f.builder.States(f.ctx, []string{d.ID})[0]
 	if r.Err != nil || r.Changed || !bytes.Equal(mustJSON(t, r.State), mustJSON(t, st)) {
 		t.Fatalf("the batch builds another state: err %v changed %v", r.Err, r.Changed)
+	}
+
+	// Setting the fallback again (an update naming the same playlist)
+	// pins the current revision.
+	if _, err := f.displays.Update(f.ctx, d.ID, displays.Input{Name: "Sân bay", Width: 192, Height: 96,
+		Tags: []string{"airport"}, FallbackPlaylistID: pl.ID}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = f.state(d.ID)
+	if *st.Fallback != (marquee.PlaylistRef{PlaylistID: pl.ID, Revision: 2}) || len(st.Playlists) != 2 {
+		t.Fatalf("after re-pinning: fallback %v, %d playlists; want revision 2 listed once with the rule's", st.Fallback, len(st.Playlists))
+	}
+	r = f.builder.States(f.ctx, []string{d.ID})[0]
+	if r.Err != nil || r.Changed || !bytes.Equal(mustJSON(t, r.State), mustJSON(t, st)) {
+		t.Fatalf("after re-pinning the batch builds another state: err %v changed %v", r.Err, r.Changed)
 	}
 }

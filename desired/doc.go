@@ -6,7 +6,9 @@
 // approved versions (package schedules), each playing the playlist revision
 // its approval pinned; a schedule never approved contributes nothing, and
 // an edit of a schedule or a playlist none until it is approved. The
-// fallback plays its playlist's current revision.
+// fallback plays the playlist revision pinned when an admin last set it
+// (displays.Display.FallbackRevision), so an edit of a playlist used as a
+// fallback reaches no screen until an admin sets the fallback again.
 //
 // The builder is deterministic: the same data gives byte-identical JSON. The
 // state's revision is kept per display in the store together with a SHA-256

@@ -29,10 +29,17 @@ type Display struct {
 	Location *Location `json:"location"`
 	// FallbackPlaylistID is the playlist shown when no schedule is active;
 	// "" means none (the screen goes black).
-	FallbackPlaylistID string    `json:"fallback_playlist_id"`
-	TokenHash          string    `json:"-"` // hex SHA-256 of the display's token
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	FallbackPlaylistID string `json:"fallback_playlist_id"`
+	// FallbackRevision is the revision of the fallback playlist that the
+	// fallback plays (0 when there is no fallback): the playlist's current
+	// revision when the fallback was last set — on create, or on an update,
+	// which re-pins it even when it names the same playlist. The store pins
+	// it; later edits of the playlist do not reach the fallback until an
+	// admin sets it again (issue 5: only approved content on screens).
+	FallbackRevision int64     `json:"fallback_revision"`
+	TokenHash        string    `json:"-"` // hex SHA-256 of the display's token
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Location is where a display stands. Latitude and Longitude are WGS 84
@@ -77,6 +84,9 @@ type Store interface {
 	// UpdateDisplay replaces the editable fields of the display d.ID (name,
 	// size, zone, tags, location, fallback) and its UpdatedAt, and returns
 	// the stored display. OrgID, TokenHash and CreatedAt are left alone.
+	// CreateDisplay and UpdateDisplay both pin the fallback playlist's
+	// current revision as FallbackRevision (d.FallbackRevision is ignored),
+	// in the same transaction that reads it.
 	UpdateDisplay(ctx context.Context, d *Display) (*Display, error)
 	// SetDisplayTokenHash replaces the token hash and sets UpdatedAt to now.
 	SetDisplayTokenHash(ctx context.Context, id, tokenHash string, now time.Time) error

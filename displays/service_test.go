@@ -87,7 +87,7 @@ func TestCreateDefaultsAndNormalises(t *testing.T) {
 		ID: d.ID, OrgID: auth.RootOrgID, Name: "Cổngchính", Width: 1536, Height: 256,
 		Timezone: "Asia/Ho_Chi_Minh", Tags: []string{"airport", "district:sam-son"},
 		Location:           &displays.Location{Address: "Sầm Sơn", Latitude: float(19.73), Longitude: float(105.9)},
-		FallbackPlaylistID: pl.ID, TokenHash: auth.HashToken(token), CreatedAt: now, UpdatedAt: now,
+		FallbackPlaylistID: pl.ID, FallbackRevision: 1, TokenHash: auth.HashToken(token), CreatedAt: now, UpdatedAt: now,
 	}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Fatalf("created (-want +got):\n%s", diff)

@@ -56,7 +56,13 @@ func TestPruneJobPublishesExpiry(t *testing.T) {
 }
 
 // TestSweepPublishesMissedChanges: a change that bypassed Notify is
-// published by the consistency sweep.
+// published by the consistency sweep, once: later sweeps publish neither
+// it again nor the states that did not change.
+//
+// Nothing here depends on how fast a loaded machine runs the sweep: it
+// waits for conditions with generous deadlines, and proves that a later
+// sweep ran (rather than sleeping for one) by a second missed change, on
+// display c, that only a later sweep can publish.
 func TestSweepPublishesMissedChanges(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, sqlite, func(c *fleet.Config) { c.SweepSchedule = "@every 1s" })
@@ -64,20 +70,34 @@ func TestSweepPublishesMissedChanges(t *testing.T) {
 	pl := e.playlist("A", red)
 	a, _ := e.display("A")
 	b, _ := e.display("B")
+	c, _ := e.display("C")
 	e.start()
 	o := e.observe("o")
-	o.waitFor(0, 5*time.Second, a.ID, b.ID)
+	initial := o.waitFor(0, sweepWait, a.ID, b.ID, c.ID)
 	mark := o.count()
 	e.schedule(schedules.Input{Name: "S", PlaylistID: pl.ID, Targets: schedules.Targets{DisplayIDs: []string{a.ID}}}) // no Notify
-	got := o.waitFor(mark, 3*time.Second, a.ID)
-	if st := state(t, got[a.ID]); len(st.Rules) != 1 {
-		t.Fatalf("swept state has %d rules", len(st.Rules))
+	got := o.waitFor(mark, sweepWait, a.ID)
+	if st := state(t, got[a.ID]); len(st.Rules) != 1 || st.Revision != state(t, initial[a.ID]).Revision+1 {
+		t.Fatalf("swept state has %d rules at revision %d", len(st.Rules), st.Revision)
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if n := o.perDisplay(o.since(mark)); n[a.ID] != 1 || n[b.ID] != 0 {
-		t.Fatalf("messages %v, want one for a only", n)
+	// A sweep that starts after a's state was published (a sweep never
+	// overlaps itself and ends once its publishes are acknowledged; the
+	// three displays are built in one chunk, before any is published) is
+	// the only one that can publish c's missed change.
+	markC := o.count()
+	e.schedule(schedules.Input{Name: "T", PlaylistID: pl.ID, Targets: schedules.Targets{DisplayIDs: []string{c.ID}}}) // no Notify
+	o.waitFor(markC, sweepWait, c.ID)
+
+	// By now at least one sweep ran after a's publish: it published
+	// neither a again nor b (whose state never changed).
+	if n := o.perDisplay(o.since(mark)); n[a.ID] != 1 || n[b.ID] != 0 || n[c.ID] != 1 {
+		t.Fatalf("messages since the change %v, want one for a, one for c, none for b", n)
 	}
 }
+
+// sweepWait bounds each wait for a sweep (every second) to publish: long
+// enough for a loaded machine running the race detector.
+const sweepWait = 30 * time.Second
 
 // TestBadJobSpec: a spec that does not parse (one that panics robfig/cron's
 // parser included) fails New with an error naming the job.

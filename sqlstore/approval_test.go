@@ -268,8 +268,12 @@ func TestMigrateApprovesExistingSchedules(t *testing.T) {
 			Items: []playlists.Item{{MediaID: m.ID, DurationMS: 6000, Fit: "fill"}}, CreatedBy: "usr_test"}); err != nil {
 			t.Fatal(err)
 		}
-		disp := mustCreateDisplay(t, db, newDisplay("d", withDisplayTags("airport")))
+		// At migration 8 the displays table is older than CreateDisplay.
+		disp := struct{ ID string }{"dsp_old"}
 		for _, q := range []string{
+			`INSERT INTO displays (id, org_id, name, name_fold, width, height, timezone, token_hash, created_at, updated_at)
+				VALUES ('dsp_old', '` + auth.RootOrgID + `', 'd', 'd', 1920, 1080, 'Asia/Ho_Chi_Minh', 'hash_old', 1000, 1000)`,
+			`INSERT INTO display_tags (display_id, tag) VALUES ('dsp_old', 'airport')`,
 			`INSERT INTO schedules (id, org_id, name, name_fold, playlist_id, cron, duration_ms, starts_on, ends_on,
 				priority, timezone, created_at, updated_at)
 				VALUES ('sch_old', '` + auth.RootOrgID + `', 'Old', 'old', '` + pl.ID + `', '', 0, NULL, NULL, 'normal',

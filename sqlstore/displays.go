@@ -16,7 +16,7 @@ import (
 var _ displays.Store = (*DB)(nil)
 
 const displayColumns = `d.id, d.org_id, d.name, d.width, d.height, d.timezone, d.address, d.latitude,
-	d.longitude, d.fallback_playlist_id, d.token_hash, d.created_at, d.updated_at`
+	d.longitude, d.fallback_playlist_id, d.fallback_revision, d.token_hash, d.created_at, d.updated_at`
 
 // CreateDisplay inserts d and its tags in one transaction. On success d
 // holds what was stored: an empty ID is set to a new marquee.NewID("dsp_"),
@@ -24,7 +24,8 @@ const displayColumns = `d.id, d.org_id, d.name, d.width, d.height, d.timezone, d
 // truncated to milliseconds in UTC, and Tags are sorted, de-duplicated and
 // non-nil. An unknown OrgID is EINVALID; so is a FallbackPlaylistID that
 // does not exist in d's organisation, one above it or one below it. A taken
-// ID or token hash is ECONFLICT.
+// ID or token hash is ECONFLICT. The fallback playlist's current revision is
+// pinned as d.FallbackRevision (see pinFallback).
 func (db *DB) CreateDisplay(ctx context.Context, d *displays.Display) error {
 	if d.ID == "" {
 		d.ID = marquee.NewID("dsp_")
@@ -41,15 +42,24 @@ func (db *DB) CreateDisplay(ctx context.Context, d *displays.Display) error {
 		if err := db.checkFallback(ctx, tx, d.OrgID, d.FallbackPlaylistID); err != nil {
 			return err
 		}
-		addr, lat, lon := locationArgs(d.Location)
-		_, err := db.exec(ctx, tx, `INSERT INTO displays (id, org_id, name, name_fold, width, height,
-			timezone, address, latitude, longitude, fallback_playlist_id, token_hash, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.ID, d.OrgID, d.Name, fold(d.Name), d.Width, d.Height, d.Timezone, addr, lat, lon,
-			nullString(d.FallbackPlaylistID), d.TokenHash, toMS(d.CreatedAt), toMS(d.UpdatedAt))
+		rev, err := db.lockFallback(ctx, tx, d.FallbackPlaylistID)
 		if err != nil {
 			return err
 		}
+		addr, lat, lon := locationArgs(d.Location)
+		_, err = db.exec(ctx, tx, `INSERT INTO displays (id, org_id, name, name_fold, width, height,
+			timezone, address, latitude, longitude, fallback_playlist_id, fallback_revision, token_hash,
+			created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.ID, d.OrgID, d.Name, fold(d.Name), d.Width, d.Height, d.Timezone, addr, lat, lon,
+			nullString(d.FallbackPlaylistID), nullRevision(rev), d.TokenHash, toMS(d.CreatedAt), toMS(d.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		if err := db.pinFallbackMedia(ctx, tx, d.ID, d.FallbackPlaylistID); err != nil {
+			return err
+		}
+		d.FallbackRevision = rev
 		return db.insertPairs(ctx, tx, `display_tags (display_id, tag)`, d.ID, d.Tags)
 	})
 	switch constraintViolation(err) {
@@ -167,7 +177,10 @@ func (db *DB) FindDisplays(ctx context.Context, f displays.Filter) ([]*displays.
 // now), in one transaction, and returns the stored display. OrgID,
 // TokenHash and CreatedAt of d are ignored. An unknown ID is ENOTFOUND; a
 // fallback playlist that does not exist in the display's organisation, one
-// above it or one below it is EINVALID.
+// above it or one below it is EINVALID. The fallback playlist's current
+// revision is pinned again, even when d names the same playlist as before:
+// an update is how an admin puts a newer revision on the fallback (see
+// pinFallback).
 func (db *DB) UpdateDisplay(ctx context.Context, d *displays.Display) (*displays.Display, error) {
 	var out *displays.Display
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
@@ -178,13 +191,20 @@ func (db *DB) UpdateDisplay(ctx context.Context, d *displays.Display) (*displays
 		if err := db.checkFallback(ctx, tx, orgID, d.FallbackPlaylistID); err != nil {
 			return err
 		}
+		rev, err := db.lockFallback(ctx, tx, d.FallbackPlaylistID)
+		if err != nil {
+			return err
+		}
 		addr, lat, lon := locationArgs(d.Location)
 		_, err = db.exec(ctx, tx, `UPDATE displays SET name = ?, name_fold = ?, width = ?, height = ?,
-			timezone = ?, address = ?, latitude = ?, longitude = ?, fallback_playlist_id = ?, updated_at = ?
-			WHERE id = ?`,
+			timezone = ?, address = ?, latitude = ?, longitude = ?, fallback_playlist_id = ?,
+			fallback_revision = ?, updated_at = ? WHERE id = ?`,
 			d.Name, fold(d.Name), d.Width, d.Height, d.Timezone, addr, lat, lon,
-			nullString(d.FallbackPlaylistID), toMS(db.stamp(d.UpdatedAt)), d.ID)
+			nullString(d.FallbackPlaylistID), nullRevision(rev), toMS(db.stamp(d.UpdatedAt)), d.ID)
 		if err != nil {
+			return err
+		}
+		if err := db.pinFallbackMedia(ctx, tx, d.ID, d.FallbackPlaylistID); err != nil {
 			return err
 		}
 		if _, err := db.exec(ctx, tx, `DELETE FROM display_tags WHERE display_id = ?`, d.ID); err != nil {
@@ -263,6 +283,56 @@ func (db *DB) checkFallback(ctx context.Context, q querier, orgID, id string) er
 	return nil
 }
 
+// lockFallback locks the fallback playlist id (PostgreSQL: SELECT … FOR
+// UPDATE; SQLite: the write lock) and returns its current revision, the one
+// the display's fallback is pinned to; 0 when id is "". Locked, the playlist
+// cannot gain a revision before pinFallbackMedia copies its media in the
+// same transaction.
+//
+// Pinning is what keeps an edit of a playlist used as a fallback off
+// screens until it is approved: displays are set only by admins, who hold
+// the approve permission, so setting a fallback approves the revision it
+// pins, as approving a schedule pins its playlist's revision.
+func (db *DB) lockFallback(ctx context.Context, q querier, id string) (int64, error) {
+	if id == "" {
+		return 0, nil
+	}
+	var rev int64
+	err := db.queryRow(ctx, q, `SELECT current_revision FROM playlists WHERE id = ?`+db.d.forUpdate, id).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, marquee.Errorf(marquee.EINVALID, "fallback playlist %q does not exist", id)
+	} else if err != nil {
+		return 0, fmt.Errorf("lock fallback playlist: %w", err)
+	}
+	return rev, nil
+}
+
+// pinFallbackMedia replaces the display_fallback_media rows of display
+// displayID with the media of its fallback playlist playlistID ("": none)
+// as locked by lockFallback: playlist_media holds the current revision's
+// media, which is the pinned one's. Their RESTRICT foreign key keeps media
+// a fallback plays from being deleted, as approved_schedule_media does for
+// approved schedules.
+func (db *DB) pinFallbackMedia(ctx context.Context, q querier, displayID, playlistID string) error {
+	if _, err := db.exec(ctx, q, `DELETE FROM display_fallback_media WHERE display_id = ?`, displayID); err != nil {
+		return fmt.Errorf("unpin fallback media: %w", err)
+	}
+	if playlistID == "" {
+		return nil
+	}
+	_, err := db.exec(ctx, q, `INSERT INTO display_fallback_media (display_id, media_id)
+		SELECT ?, media_id FROM playlist_media WHERE playlist_id = ?`, displayID, playlistID)
+	if err != nil {
+		return fmt.Errorf("pin fallback media: %w", err)
+	}
+	return nil
+}
+
+// nullRevision stores revision 0 (no fallback) as NULL.
+func nullRevision(rev int64) sql.NullInt64 {
+	return sql.NullInt64{Int64: rev, Valid: rev != 0}
+}
+
 // findOrgOf returns the organisation of row id of table, or notFound(id).
 // table is a constant of the caller's, never input.
 func (db *DB) findOrgOf(ctx context.Context, q querier, table, id string, notFound func(string) error) (string, error) {
@@ -315,10 +385,11 @@ func scanDisplay(row interface{ Scan(...any) error }) (*displays.Display, error)
 		address              string
 		lat, lon             sql.NullFloat64
 		fallback             sql.NullString
+		fallbackRev          sql.NullInt64
 		createdAt, updatedAt int64
 	)
 	err := row.Scan(&d.ID, &d.OrgID, &d.Name, &d.Width, &d.Height, &d.Timezone, &address, &lat, &lon,
-		&fallback, &d.TokenHash, &createdAt, &updatedAt)
+		&fallback, &fallbackRev, &d.TokenHash, &createdAt, &updatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -332,6 +403,7 @@ func scanDisplay(row interface{ Scan(...any) error }) (*displays.Display, error)
 		}
 	}
 	d.FallbackPlaylistID = fallback.String
+	d.FallbackRevision = fallbackRev.Int64
 	d.CreatedAt, d.UpdatedAt = fromMS(createdAt), fromMS(updatedAt)
 	d.Tags = []string{}
 	return &d, nil
