@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/marquee-signage/marquee/admin"
+	"github.com/marquee-signage/marquee/alerts"
 	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
@@ -106,6 +107,10 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		States:         desired.NewBuilder(db, lib, admin.URLs{}, desired.Config{Now: s.clock.Now}),
 		Changes:        opts.changes,
 		Audit:          auditLogOr(opts.audit, db), // audit_test.go
+		Alerts:         alerts.New(alerts.Config{Store: db, Now: s.clock.Now}),
+		Availability:   db,
+		Monthly:        db,
+		Airtime:        db,
 		Now:            s.clock.Now,
 		Ready:          s.ready,
 		Logger:         logger,

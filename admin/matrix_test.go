@@ -104,9 +104,24 @@ var routeMatrix = map[string]access{
 	"PATCH /api/v1/organisations/:id":  allow(rAdmin),
 	"DELETE /api/v1/organisations/:id": allow(rAdmin),
 
-	"GET /api/v1/plays": allow(everyone...),
-	"GET /api/v1/stats": allow(everyone...),
-	"GET /api/v1/audit": allow(rAdmin, rApprover, rViewer),
+	"GET /api/v1/plays":              allow(everyone...),
+	"GET /api/v1/reports/airtime":    allow(everyone...),
+	"GET /api/v1/reports/uptime":     allow(everyone...),
+	"GET /api/v1/reports/compliance": allow(everyone...),
+	"GET /api/v1/reports/monthly":    allow(everyone...),
+	"GET /api/v1/stats":              allow(everyone...),
+	"GET /api/v1/audit":              allow(rAdmin, rApprover, rViewer),
+
+	// Offline alerts: everyone reads; webhooks are admins' (they hold secrets
+	// and send data out of the server).
+	"GET /api/v1/alerts":          allow(everyone...),
+	"GET /api/v1/webhooks":        allow(rAdmin),
+	"POST /api/v1/webhooks":       allow(rAdmin),
+	"DELETE /api/v1/webhooks/:id": allow(rAdmin),
+	// A display's own silence threshold: read by all, set by who manages
+	// displays.
+	"GET /api/v1/displays/:id/offline-alert": allow(everyone...),
+	"PUT /api/v1/displays/:id/offline-alert": allow(rAdmin),
 
 	// Player routes take a display's token, never a user's.
 	"GET /api/v1/player/state":                displayOnly,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/internal/export"
 )
 
 // Plays reads the playback log (package fleet implements it, through an
@@ -36,8 +37,9 @@ type PlayFilter struct {
 const maxFilterID = 128
 
 // handleListPlays: GET /api/v1/plays?display_id=&media_id=&schedule_id=
-// &from=&to=&limit=&cursor= → plays with the wire field names, newest
-// first (by start time, then ID).
+// &from=&to=&limit=&cursor=&format=&lang= → plays with the wire field
+// names, newest first (by start time, then ID). With format=csv or xlsx,
+// every matching play is exported instead (limit and cursor are ignored).
 func (s *Server) handleListPlays(c echo.Context) error {
 	if s.plays == nil {
 		return marquee.Errorf(marquee.EUNAVAILABLE, "the playback log is not available on this server")
@@ -70,6 +72,13 @@ func (s *Server) handleListPlays(c echo.Context) error {
 	if f.Limit, err = queryLimit(c); err != nil {
 		return err
 	}
+	format, err := export.ParseFormat(c.QueryParam("format"))
+	if err != nil {
+		return err
+	}
+	if format != export.JSON {
+		return s.exportPlays(c, f, format)
+	}
 	plays, next, err := s.plays.FindPlays(c.Request().Context(), f)
 	if err != nil {
 		return err
@@ -78,4 +87,52 @@ func (s *Server) handleListPlays(c echo.Context) error {
 		plays = []marquee.Play{}
 	}
 	return c.JSON(http.StatusOK, listResponse[marquee.Play]{Items: plays, NextCursor: next})
+}
+
+// playColumns are the columns of the playback log export.
+var playColumns = []export.Text{
+	{VI: "Mã lượt phát", EN: "Play ID"},
+	{VI: "Mã màn hình", EN: "Display ID"},
+	{VI: "Mã nội dung", EN: "Media ID"},
+	{VI: "Tên nội dung", EN: "Media name"},
+	{VI: "SHA-256 nội dung", EN: "Media SHA-256"},
+	{VI: "Mã danh sách phát", EN: "Playlist ID"},
+	{VI: "Phiên bản danh sách phát", EN: "Playlist revision"},
+	{VI: "Mã lịch phát", EN: "Schedule ID"},
+	{VI: "Lý do", EN: "Reason"},
+	{VI: "Bắt đầu", EN: "Started at"},
+	{VI: "Kết thúc", EN: "Ended at"},
+	{VI: "Thời lượng dự kiến (giây)", EN: "Planned (s)"},
+	{VI: "Thời lượng đã phát (giây)", EN: "Played (s)"},
+	{VI: "Hoàn tất", EN: "Completed"},
+}
+
+// exportPlays writes every play matching f as CSV or XLSX, paging through
+// the log maxListLimit plays at a time: a CSV is streamed page by page.
+func (s *Server) exportPlays(c echo.Context, f PlayFilter, format export.Format) error {
+	ctx := c.Request().Context()
+	f.Limit, f.Cursor = maxListLimit, ""
+	table := export.Table{
+		Name:    export.Text{VI: "Nhật ký phát", EN: "Playback log"},
+		Columns: playColumns,
+		Rows: func(emit func(...any) error) error {
+			for {
+				plays, next, err := s.plays.FindPlays(ctx, f)
+				if err != nil {
+					return err
+				}
+				for _, p := range plays {
+					if err := emit(p.ID, p.DisplayID, p.MediaID, p.MediaName, p.MediaSHA256, p.PlaylistID, p.PlaylistRevision,
+						p.ScheduleID, p.Reason, p.StartedAt, p.EndedAt, float64(p.PlannedMS)/1000, float64(p.PlayedMS)/1000, p.Completed); err != nil {
+						return err
+					}
+				}
+				if next == "" {
+					return nil
+				}
+				f.Cursor = next
+			}
+		},
+	}
+	return s.writeExport(c, "plays", format, table)
 }

@@ -18,8 +18,11 @@ const (
 	displaysPrefix  = apiPrefix + "/displays"
 	schedulesPrefix = apiPrefix + "/schedules"
 	playsPrefix     = apiPrefix + "/plays"
+	reportsPrefix   = apiPrefix + "/reports"
 	orgsPrefix      = apiPrefix + "/organisations"
 	usersPrefix     = apiPrefix + "/users"
+	alertsPrefix    = apiPrefix + "/alerts"
+	webhooksPrefix  = apiPrefix + "/webhooks"
 	authPrefix      = apiPrefix + "/auth"
 	// playerPrefix holds the routes players call with their display token.
 	playerPrefix = apiPrefix + "/player"
@@ -100,8 +103,19 @@ func (s *Server) routes() []route {
 		{http.MethodDelete, orgsPrefix + "/:id", s.handleDeleteOrg, auth.PermUserManage},
 
 		{http.MethodGet, playsPrefix, s.handleListPlays, auth.PermRead},
+		{http.MethodGet, reportsPrefix + "/airtime", s.handleAirtimeReport, auth.PermRead},
+		{http.MethodGet, reportsPrefix + "/uptime", s.handleUptimeReport, auth.PermRead},
+		{http.MethodGet, reportsPrefix + "/compliance", s.handleComplianceReport, auth.PermRead},
+		{http.MethodGet, reportsPrefix + "/monthly", s.handleMonthlyReport, auth.PermRead},
 		{http.MethodGet, apiPrefix + "/stats", s.handleStats, auth.PermRead},
 		{http.MethodGet, apiPrefix + "/audit", s.handleListAudit, auth.PermAuditRead},
+
+		{http.MethodGet, alertsPrefix, s.handleListAlerts, auth.PermRead},
+		{http.MethodGet, webhooksPrefix, s.handleListWebhooks, auth.PermUserManage},
+		{http.MethodPost, webhooksPrefix, s.handleCreateWebhook, auth.PermUserManage},
+		{http.MethodDelete, webhooksPrefix + "/:id", s.handleDeleteWebhook, auth.PermUserManage},
+		{http.MethodGet, displaysPrefix + "/:id/offline-alert", s.handleGetOfflineAlert, auth.PermRead},
+		{http.MethodPut, displaysPrefix + "/:id/offline-alert", s.handlePutOfflineAlert, auth.PermDisplayManage},
 
 		// Player routes: public to requireAuth because requireDisplay
 		// admits them, with a display token instead of a user's.
@@ -170,6 +184,11 @@ func displayPath(id string) string {
 // orgPath is the URL path of one organisation.
 func orgPath(id string) string {
 	return orgsPrefix + "/" + url.PathEscape(id)
+}
+
+// webhookPath is the URL path of one webhook.
+func webhookPath(id string) string {
+	return webhooksPrefix + "/" + url.PathEscape(id)
 }
 
 // schedulePath is the URL path of one schedule.

@@ -51,11 +51,23 @@ type Config struct {
 	Commands Commands
 	Plays    Plays
 	Statuses Statuses
-	Players  Players
+	// Airtime (the store) serves GET /api/v1/reports/airtime; nil
+	// answers 503.
+	Airtime AirtimeReports
+	// Availability (the store) serves the uptime and compliance reports;
+	// nil answers 503.
+	Availability Availability
+	// Monthly (the store) serves GET /api/v1/reports/monthly from the
+	// rollups; nil answers 503.
+	Monthly MonthlyReports
+	Players Players
 	// Audit, when set, receives an entry for every change made through
 	// the API and serves GET /api/v1/audit (audit.go); nil records
 	// nothing and answers that route 503. cmd/marquee always sets it.
 	Audit AuditLog
+	// Alerts, when set, serves offline alerts and webhooks (alerts.go);
+	// nil answers those routes 503.
+	Alerts Alerts
 	// Stats, when set, returns the server's counters for GET
 	// /api/v1/stats (a struct of structs of numbers; see handleStats).
 	Stats func() any
@@ -79,26 +91,30 @@ type Config struct {
 // Server is the admin HTTP API. It is an http.Handler factory: the caller
 // owns the http.Server and its listener.
 type Server struct {
-	lib       *media.Library
-	auth      *auth.Service
-	orgs      *orgs.Service
-	playlists *playlists.Service
-	displays  *displays.Service
-	schedules *schedules.Service
-	states    *desired.Builder
-	changes   Changes
-	commands  Commands
-	plays     Plays
-	statuses  Statuses
-	players   Players
-	audit     auditRecorder
-	now       func() time.Time
-	stats     func() any
-	ready     func(ctx context.Context) error
-	logger    *slog.Logger
-	maxBody   int64
-	maxUpload int64
-	version   string
+	lib          *media.Library
+	auth         *auth.Service
+	orgs         *orgs.Service
+	playlists    *playlists.Service
+	displays     *displays.Service
+	schedules    *schedules.Service
+	states       *desired.Builder
+	changes      Changes
+	commands     Commands
+	plays        Plays
+	airtime      AirtimeReports
+	availability Availability
+	monthly      MonthlyReports
+	statuses     Statuses
+	players      Players
+	audit        auditRecorder
+	alerts       Alerts
+	now          func() time.Time
+	stats        func() any
+	ready        func(ctx context.Context) error
+	logger       *slog.Logger
+	maxBody      int64
+	maxUpload    int64
+	version      string
 
 	echo *echo.Echo
 
@@ -132,26 +148,30 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, errors.New("admin: Config.States is required")
 	}
 	s := &Server{
-		lib:       cfg.Library,
-		auth:      cfg.Auth,
-		orgs:      cfg.Orgs,
-		playlists: cfg.Playlists,
-		displays:  cfg.Displays,
-		schedules: cfg.Schedules,
-		states:    cfg.States,
-		changes:   cfg.Changes,
-		commands:  cfg.Commands,
-		plays:     cfg.Plays,
-		statuses:  cfg.Statuses,
-		players:   cfg.Players,
-		audit:     auditRecorder{log: cfg.Audit},
-		now:       cfg.Now,
-		stats:     cfg.Stats,
-		ready:     cfg.Ready,
-		logger:    cfg.Logger,
-		maxBody:   cfg.MaxBodyBytes,
-		maxUpload: cfg.MaxUploadBytes,
-		version:   cfg.Version,
+		lib:          cfg.Library,
+		auth:         cfg.Auth,
+		orgs:         cfg.Orgs,
+		playlists:    cfg.Playlists,
+		displays:     cfg.Displays,
+		schedules:    cfg.Schedules,
+		states:       cfg.States,
+		changes:      cfg.Changes,
+		commands:     cfg.Commands,
+		plays:        cfg.Plays,
+		airtime:      cfg.Airtime,
+		availability: cfg.Availability,
+		monthly:      cfg.Monthly,
+		statuses:     cfg.Statuses,
+		players:      cfg.Players,
+		audit:        auditRecorder{log: cfg.Audit},
+		alerts:       cfg.Alerts,
+		now:          cfg.Now,
+		stats:        cfg.Stats,
+		ready:        cfg.Ready,
+		logger:       cfg.Logger,
+		maxBody:      cfg.MaxBodyBytes,
+		maxUpload:    cfg.MaxUploadBytes,
+		version:      cfg.Version,
 	}
 	if s.now == nil {
 		s.now = time.Now

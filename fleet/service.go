@@ -67,6 +67,13 @@ type Config struct {
 	PruneSchedule    string // rebuild displays whose state has an expired rule
 	SweepSchedule    string // rebuild every display: the safety net
 	SessionsSchedule string // delete expired admin sessions
+	// RollupSchedule closes the hour that just ended (rollups.go);
+	// RetentionSchedule deletes the raw plays older than PlaysRetention
+	// (0: keep them for ever; the job then does nothing). Rollups are
+	// kept. Both need a Store that implements rollupStore.
+	RollupSchedule    string
+	RetentionSchedule string
+	PlaysRetention    time.Duration
 }
 
 // Service keeps the fleet in step with the store over MQTT: it publishes
@@ -97,6 +104,7 @@ type Service struct {
 	statusW     statusWriter    // status.go
 	statusFlush time.Duration   // status.go
 	commands    commandCounters // commands.go
+	rollups     rollupJobs      // rollups.go
 
 	// ctx lives from Start to Close; background work stops when it ends.
 	ctx    context.Context
@@ -129,6 +137,7 @@ func New(cfg Config) (*Service, error) {
 		maxDelay:    cfg.MaxDelay,
 		workers:     cfg.Workers,
 		statusFlush: cfg.StatusFlush,
+		rollups:     newRollupJobs(cfg),
 		specs: map[string]string{
 			jobPrune:    orDefault(cfg.PruneSchedule, DefaultPruneSchedule),
 			jobSweep:    orDefault(cfg.SweepSchedule, DefaultSweepSchedule),

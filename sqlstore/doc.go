@@ -75,7 +75,10 @@
 // locks the schedule and its playlist, so the revision pinned is the one the
 // caller checked. The desired-state queries (FindLiveSchedulesForDisplay,
 // FindLiveSchedulesReaching) reach displays through the approved targets
-// only. See approval.go.
+// only. See approval.go. A display's fallback is pinned the same way:
+// CreateDisplay and UpdateDisplay lock the fallback playlist, store its
+// current revision as fallback_revision and its media in
+// display_fallback_media (RESTRICT, like approved_schedule_media).
 //
 // # Organisations
 //

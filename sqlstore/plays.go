@@ -35,6 +35,8 @@ func (db *DB) playsPerStatement() int {
 // InsertPlays stores plays in one transaction with INSERT … ON CONFLICT
 // (id) DO NOTHING, so a play whose ID is already stored — or that appears
 // twice in plays — is stored once; it returns how many rows it inserted.
+// In the same transaction it adds the plays it inserted, and only those, to
+// the hourly rollups (see rollups.go), so a re-sent play never counts twice.
 // receivedAt (zero: now) is recorded with each. Times are stored as unix
 // milliseconds; an empty ScheduleID as NULL. Plays have no foreign keys:
 // they outlive the media, displays and schedules they name.
@@ -46,11 +48,12 @@ func (db *DB) InsertPlays(ctx context.Context, plays []marquee.Play, receivedAt 
 	inserted := 0
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		n := db.playsPerStatement()
-		var full *sql.Stmt // the statement of n rows, prepared on first use
+		var full *sql.Stmt                         // the statement of n rows, prepared on first use
+		added := make(map[string]bool, len(plays)) // IDs this transaction inserted
 		for rest := plays; len(rest) > 0; {
 			k := min(len(rest), n)
 			args := playArgs(rest[:k], received)
-			var res sql.Result
+			var rows *sql.Rows
 			var err error
 			if k == n {
 				if full == nil {
@@ -59,21 +62,20 @@ func (db *DB) InsertPlays(ctx context.Context, plays []marquee.Play, receivedAt 
 					}
 					defer full.Close()
 				}
-				res, err = full.ExecContext(ctx, args...)
+				rows, err = full.QueryContext(ctx, args...)
 			} else {
-				res, err = db.exec(ctx, tx, insertPlaysSQL(k), args...)
+				rows, err = db.query(ctx, tx, insertPlaysSQL(k), args...)
 			}
 			if err != nil {
 				return err
 			}
-			added, err := res.RowsAffected()
-			if err != nil {
+			if err := collectIDs(rows, added); err != nil {
 				return err
 			}
-			inserted += int(added)
 			rest = rest[k:]
 		}
-		return nil
+		inserted = len(added)
+		return db.addToRollups(ctx, tx, plays, added)
 	})
 	if err != nil {
 		return 0, storeError("insert plays", err)
@@ -91,8 +93,22 @@ func insertPlaysSQL(n int) string {
 		}
 		b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	}
-	b.WriteString(` ON CONFLICT (id) DO NOTHING`)
+	b.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
 	return b.String()
+}
+
+// collectIDs reads the IDs that rows (an INSERT … RETURNING id) returns
+// into ids, and closes rows.
+func collectIDs(rows *sql.Rows, ids map[string]bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids[id] = true
+	}
+	return rows.Err()
 }
 
 // playArgs returns the parameters of insertPlaysSQL for plays.

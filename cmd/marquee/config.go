@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/marquee-signage/marquee/alerts"
 	"github.com/marquee-signage/marquee/internal/size"
 )
 
@@ -24,6 +25,14 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogLevel        string
 	LogFormat       string
+
+	// OfflineAlertAfter is how long a display may be silent before an
+	// offline alert opens, unless the display overrides it.
+	OfflineAlertAfter time.Duration
+
+	// PlaysRetention is how long raw plays are kept (0: for ever); a
+	// daily job deletes older ones. Airtime rollups are kept regardless.
+	PlaysRetention time.Duration
 
 	// MQTTAddr is the embedded broker's TCP address; "" turns the embedded
 	// broker off. MQTTWSAddr adds an MQTT-over-WebSocket listener.
@@ -59,6 +68,8 @@ func DefaultConfig() Config {
 		MQTTAddr:        ":1883",
 		BrokerUsername:  "marquee-server",
 		MQTTPrefix:      "marquee/v1",
+
+		OfflineAlertAfter: alerts.DefaultThreshold,
 	}
 }
 

@@ -23,6 +23,7 @@ Usage:
   marquee serve   [flags]   run the server (admin API, media library, MQTT broker)
   marquee migrate [flags]   apply pending database migrations and exit
   marquee bench fleet [flags]  measure fan-out and ingest with N simulated players
+  marquee seed plays [flags]   fill a scratch database with synthetic plays and time reports
   marquee version           print the version and exit
 
 Run 'marquee <command> --help' for the flags of a command. Every flag can also
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runMigrate(ctx, rest, stdout, stderr, getenv)
 	case "bench":
 		err = runBench(ctx, rest, stdout, stderr, getenv)
+	case "seed":
+		err = runSeed(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "marquee", Version())
 	case "help", "-h", "--help", "-help":

@@ -17,6 +17,7 @@ import (
 
 	"github.com/marquee-signage/marquee"
 	"github.com/marquee-signage/marquee/admin"
+	"github.com/marquee-signage/marquee/alerts"
 	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/desired"
 	"github.com/marquee-signage/marquee/displays"
@@ -44,6 +45,7 @@ type Main struct {
 	library *media.Library
 	broker  *broker.Broker // nil unless the embedded broker runs
 	fleet   *fleet.Service
+	alerts  *alerts.Service
 
 	// The domain services, kept for `marquee demo`, which seeds through them.
 	playlists *playlists.Service
@@ -73,6 +75,8 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 		f.Bytes(&c.MaxImageBytes, "max-image-bytes", "MARQUEE_MAX_IMAGE_BYTES", "largest image upload")
 		f.Bytes(&c.MaxVideoBytes, "max-video-bytes", "MARQUEE_MAX_VIDEO_BYTES", "largest video upload")
 		f.Duration(&c.ShutdownTimeout, "shutdown-timeout", "MARQUEE_SHUTDOWN_TIMEOUT", "how long a graceful shutdown may take")
+		f.Duration(&c.OfflineAlertAfter, "offline-alert-after", "MARQUEE_OFFLINE_ALERT_AFTER", "how long a display may be silent before an offline alert opens (a display's offline_alert_after overrides it)")
+		f.Retention(&c.PlaysRetention, "plays-retention", "MARQUEE_PLAYS_RETENTION", "how long raw plays are kept (airtime rollups are kept for ever)")
 		f.String(&c.LogLevel, "log-level", "MARQUEE_LOG_LEVEL", "debug, info, warn or error")
 		f.String(&c.LogFormat, "log-format", "MARQUEE_LOG_FORMAT", "text or json")
 		f.String(&c.MQTTAddr, "mqtt-addr", "MARQUEE_MQTT_ADDR", `embedded MQTT broker's TCP listen address; "" or off turns the embedded broker off`)
@@ -231,6 +235,8 @@ func (m *Main) Run(ctx context.Context) error {
 		MQTT:   mc,
 		Topics: mqtt.Topics{Prefix: c.MQTTPrefix},
 		Logger: m.Logger,
+
+		PlaysRetention: c.PlaysRetention,
 	})
 	if err != nil {
 		return err
@@ -239,6 +245,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := fl.Start(ctx); err != nil {
 		return err
 	}
+
+	m.alerts = alerts.New(alerts.Config{Store: m.db, Threshold: c.OfflineAlertAfter, Logger: m.Logger})
+	m.alerts.Start(ctx)
 
 	srv, err := admin.NewServer(admin.Config{
 		Library:        lib,
@@ -253,7 +262,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Plays:          fleetAPI{fl},
 		Statuses:       fleetAPI{fl},
 		Players:        m.db,
+		Airtime:        m.db,
+		Availability:   m.db,
+		Monthly:        m.db,
 		Audit:          m.db,
+		Alerts:         m.alerts,
 		Stats:          m.stats,
 		Ready:          m.db.Ping,
 		Logger:         m.Logger,
@@ -357,6 +370,11 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 	}
 	m.wg.Wait()
+	if m.alerts != nil {
+		if err := m.alerts.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if m.fleet != nil {
 		if err := m.fleet.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("fleet: %w", err))

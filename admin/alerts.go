@@ -1,0 +1,141 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/marquee-signage/marquee"
+	"github.com/marquee-signage/marquee/alerts"
+)
+
+// Alerts serves offline alerts and webhook management (alerts.Service
+// implements it). Each method scopes itself to the actor in ctx.
+type Alerts interface {
+	FindAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert, error)
+	CreateWebhook(ctx context.Context, w *alerts.Webhook) error
+	FindWebhooks(ctx context.Context) ([]*alerts.Webhook, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	DisplayThreshold(ctx context.Context, id string) (*alerts.Threshold, error)
+	SetDisplayThreshold(ctx context.Context, id string, seconds *int64) (*alerts.Threshold, error)
+}
+
+var _ Alerts = (*alerts.Service)(nil)
+
+// handleListAlerts: GET /api/v1/alerts?state=open|closed&display_id=
+// &from=&to=&limit= → the alerts of displays in the actor's scope, newest
+// opened first (from/to bound opened_at).
+func (s *Server) handleListAlerts(c echo.Context) error {
+	if s.alerts == nil {
+		return marquee.Errorf(marquee.EUNAVAILABLE, "alerts are not available on this server")
+	}
+	f := alerts.Filter{State: c.QueryParam("state"), DisplayID: c.QueryParam("display_id")}
+	if len(f.DisplayID) > maxFilterID {
+		return marquee.Errorf(marquee.EINVALID, "display_id is longer than %d characters", maxFilterID)
+	}
+	var err error
+	if v := c.QueryParam("from"); v != "" {
+		if f.From, err = parseQueryTime(v); err != nil {
+			return marquee.Errorf(marquee.EINVALID, "from must be an RFC 3339 time such as 2026-03-01T00:00:00+07:00")
+		}
+	}
+	if v := c.QueryParam("to"); v != "" {
+		if f.To, err = parseQueryTime(v); err != nil {
+			return marquee.Errorf(marquee.EINVALID, "to must be an RFC 3339 time such as 2026-04-01T00:00:00+07:00")
+		}
+	}
+	if f.Limit, err = queryLimit(c); err != nil {
+		return err
+	}
+	as, err := s.alerts.FindAlerts(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listResponse[*alerts.Alert]{Items: as})
+}
+
+type createWebhookRequest struct {
+	URL    string   `json:"url"`
+	Secret string   `json:"secret"`
+	Events []string `json:"events"`
+	OrgID  string   `json:"organisation_id"`
+}
+
+// handleCreateWebhook: POST /api/v1/webhooks {"url","secret","events",
+// "organisation_id"} → 201 with the webhook; its secret (generated when
+// none was given) is shown in this answer only.
+func (s *Server) handleCreateWebhook(c echo.Context) error {
+	if s.alerts == nil {
+		return marquee.Errorf(marquee.EUNAVAILABLE, "webhooks are not available on this server")
+	}
+	var req createWebhookRequest
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	w := &alerts.Webhook{URL: req.URL, Secret: req.Secret, Events: req.Events, OrgID: req.OrgID}
+	if err := s.alerts.CreateWebhook(c.Request().Context(), w); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, webhookPath(w.ID))
+	return c.JSON(http.StatusCreated, w)
+}
+
+// handleListWebhooks: GET /api/v1/webhooks → the webhooks in the actor's
+// scope, without secrets.
+func (s *Server) handleListWebhooks(c echo.Context) error {
+	if s.alerts == nil {
+		return marquee.Errorf(marquee.EUNAVAILABLE, "webhooks are not available on this server")
+	}
+	ws, err := s.alerts.FindWebhooks(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listResponse[*alerts.Webhook]{Items: ws})
+}
+
+// handleDeleteWebhook: DELETE /api/v1/webhooks/:id → 204; its pending
+// deliveries are dropped.
+func (s *Server) handleDeleteWebhook(c echo.Context) error {
+	if s.alerts == nil {
+		return marquee.Errorf(marquee.EUNAVAILABLE, "webhooks are not available on this server")
+	}
+	if err := s.alerts.DeleteWebhook(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// handleGetOfflineAlert: GET /api/v1/displays/:id/offline-alert → the
+// display's silence threshold: {"display_id","offline_alert_after" (seconds,
+// null: the default),"default_offline_alert_after"}.
+func (s *Server) handleGetOfflineAlert(c echo.Context) error {
+	if s.alerts == nil {
+		return marquee.Errorf(marquee.EUNAVAILABLE, "alerts are not available on this server")
+	}
+	t, err := s.alerts.DisplayThreshold(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+type offlineAlertRequest struct {
+	AfterSeconds *int64 `json:"offline_alert_after"`
+}
+
+// handlePutOfflineAlert: PUT /api/v1/displays/:id/offline-alert
+// {"offline_alert_after": seconds|null} → the threshold as GET shows it.
+func (s *Server) handlePutOfflineAlert(c echo.Context) error {
+	if s.alerts == nil {
+		return marquee.Errorf(marquee.EUNAVAILABLE, "alerts are not available on this server")
+	}
+	var req offlineAlertRequest
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	t, err := s.alerts.SetDisplayThreshold(c.Request().Context(), c.Param("id"), req.AfterSeconds)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}

@@ -1,0 +1,73 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/marquee-signage/marquee/reports"
+)
+
+// FindDisplaysReachedBy returns the displays (ID and name, in ID order)
+// that the approved version of schedule scheduleID of organisation orgID
+// reaches — those it names and those sharing one of its tags, in orgID's
+// subtree — keeping only those within the organisation within ("" keeps
+// all). A schedule never approved reaches none.
+func (db *DB) FindDisplaysReachedBy(ctx context.Context, scheduleID, orgID, within string) ([]reports.ComplianceRow, error) {
+	query := `SELECT d.id, d.name FROM displays d
+		WHERE (d.id IN (SELECT sd.display_id FROM approved_schedule_displays sd WHERE sd.schedule_id = ?)
+			OR d.id IN (SELECT dt.display_id FROM display_tags dt JOIN approved_schedule_tags st ON st.tag = dt.tag
+				WHERE st.schedule_id = ?))
+		AND ` + inSubtree(`d.org_id`)
+	args := []any{scheduleID, scheduleID, orgID}
+	if within != "" {
+		query += ` AND ` + inSubtree(`d.org_id`)
+		args = append(args, within)
+	}
+	rows, err := db.query(ctx, db.read, query+` ORDER BY d.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find displays reached by schedule: %w", err)
+	}
+	defer rows.Close()
+	out := []reports.ComplianceRow{}
+	for rows.Next() {
+		var r reports.ComplianceRow
+		if err := rows.Scan(&r.DisplayID, &r.Name); err != nil {
+			return nil, fmt.Errorf("find displays reached by schedule: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find displays reached by schedule: %w", err)
+	}
+	return out, nil
+}
+
+// DeliveredAirtime returns, per display, the plays of schedule scheduleID
+// that started within [from, to): how many, how many completed, and their
+// played time. Displays without such plays have no entry.
+func (db *DB) DeliveredAirtime(ctx context.Context, scheduleID string, from, to time.Time) (map[string]reports.Delivered, error) {
+	rows, err := db.query(ctx, db.read, `SELECT display_id, COUNT(*),
+		COALESCE(SUM(CASE WHEN completed THEN 1 ELSE 0 END), 0), COALESCE(SUM(played_ms), 0)
+		FROM plays WHERE schedule_id = ? AND started_at >= ? AND started_at < ? GROUP BY display_id`,
+		scheduleID, toMS(from), toMS(to))
+	if err != nil {
+		return nil, fmt.Errorf("delivered airtime: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]reports.Delivered{}
+	for rows.Next() {
+		var (
+			id string
+			d  reports.Delivered
+		)
+		if err := rows.Scan(&id, &d.Plays, &d.Completed, &d.PlayedMS); err != nil {
+			return nil, fmt.Errorf("delivered airtime: %w", err)
+		}
+		out[id] = d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delivered airtime: %w", err)
+	}
+	return out, nil
+}
