@@ -112,7 +112,7 @@ func stepTimeline(p *Plan, from, to time.Time, limit int) ([]Entry, bool) {
 		if end.After(to) {
 			end = to
 		}
-		same := len(out) > 0 && n.Reason == last.Reason && n.ItemIndex == last.ItemIndex &&
+		same := len(out) > 0 && n.Reason == last.Reason && n.Layer == last.Layer && n.ItemIndex == last.ItemIndex &&
 			(n.Reason.Kind == ReasonIdle || n.Playlist == last.Playlist && n.Start.Equal(last.Start) && n.End.Equal(last.End))
 		switch {
 		case same:

@@ -45,9 +45,10 @@ func (p *Plan) Timeline(from, to time.Time, limit int) (entries []Entry, truncat
 // timeline walks [f, e) and appends entries to *out, or only counts them
 // when out is nil.
 func (p *Plan) timeline(f, e int64, limit int, sw *sweep, out *[]Entry) (n int, truncated bool) {
-	type slotKey struct { // what makes two answers the same
+	type slotKey struct { // what makes two answers the same: what an Entry shows
 		kind       uint8
-		r          *rule
+		layer      marquee.Layer
+		reason     Reason
 		pl         *playlist
 		item       int
 		start, end int64
@@ -80,7 +81,11 @@ func (p *Plan) timeline(f, e int64, limit int, sw *sweep, out *[]Entry) (n int, 
 		// slot's end is the loop's next slot: walk it.
 		for {
 			end := min(o.end, o.boundary, e)
-			key := slotKey{o.kind, o.m.r, o.m.pl, o.item, o.start, o.end}
+			// Two rules of one schedule can hand over the same slot
+			// (one's window ends inside it while the other's goes on):
+			// that is one entry, as stepping At gives it.
+			layer, reason := o.m.describe()
+			key := slotKey{o.kind, layer, reason, o.m.pl, o.item, o.start, o.end}
 			switch {
 			case n > 0 && key == last:
 				if out != nil {
@@ -91,7 +96,6 @@ func (p *Plan) timeline(f, e int64, limit int, sw *sweep, out *[]Entry) (n int, 
 			default:
 				if out != nil {
 					it := &o.m.pl.items[o.item]
-					layer, reason := o.m.describe()
 					*out = append(*out, Entry{
 						Start: timeOf(t), End: timeOf(end),
 						Playlist: &o.m.pl.ref, ItemIndex: o.item, MediaID: it.MediaID, SHA256: it.SHA256,
