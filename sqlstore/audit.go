@@ -3,10 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/marquee-signage/marquee"
@@ -101,7 +99,7 @@ func (db *DB) FindAudit(ctx context.Context, f audit.Filter) ([]*audit.Entry, st
 		args = append(args, toMS(f.To))
 	}
 	if f.Cursor != "" {
-		at, id, err := decodeAuditCursor(f.Cursor)
+		at, id, err := decodeTimeCursor(f.Cursor, isIDByte)
 		if err != nil {
 			return nil, "", err
 		}
@@ -137,7 +135,7 @@ func (db *DB) FindAudit(ctx context.Context, f audit.Filter) ([]*audit.Entry, st
 	if len(entries) > limit {
 		entries = entries[:limit]
 		last := entries[limit-1]
-		next = encodeAuditCursor(toMS(last.At), last.ID)
+		next = encodeTimeCursor(toMS(last.At), last.ID)
 	}
 	return entries, next, nil
 }
@@ -159,33 +157,4 @@ func scanAuditEntry(row interface{ Scan(...any) error }) (*audit.Entry, error) {
 	e.UserID, e.ObjectID = userID.String, objectID.String
 	e.Summary = json.RawMessage(summary)
 	return &e, nil
-}
-
-// An audit cursor is the time (unix ms) and ID of the last entry of a
-// page, "<ms>.<id>" in unpadded base64url.
-func encodeAuditCursor(atMS int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(atMS, 10) + "." + id))
-}
-
-// decodeAuditCursor returns what an audit cursor holds, or EINVALID.
-func decodeAuditCursor(cursor string) (atMS int64, id string, err error) {
-	invalid := marquee.Errorf(marquee.EINVALID, "invalid cursor")
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return 0, "", invalid
-	}
-	ms, id, ok := strings.Cut(string(b), ".")
-	if !ok || id == "" || len(id) > 64 {
-		return 0, "", invalid
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return 0, "", invalid
-		}
-	}
-	atMS, err = strconv.ParseInt(ms, 10, 64)
-	if err != nil {
-		return 0, "", invalid
-	}
-	return atMS, id, nil
 }

@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -169,7 +167,7 @@ func (db *DB) FindPlays(ctx context.Context, f fleet.PlayFilter) ([]marquee.Play
 		args = append(args, toMS(f.To))
 	}
 	if f.Cursor != "" {
-		at, id, err := decodePlayCursor(f.Cursor)
+		at, id, err := decodeTimeCursor(f.Cursor, isUUIDByte)
 		if err != nil {
 			return nil, "", err
 		}
@@ -205,7 +203,7 @@ func (db *DB) FindPlays(ctx context.Context, f fleet.PlayFilter) ([]marquee.Play
 	if len(plays) > limit {
 		plays = plays[:limit]
 		last := plays[limit-1]
-		next = encodePlayCursor(toMS(last.StartedAt), last.ID)
+		next = encodeTimeCursor(toMS(last.StartedAt), last.ID)
 	}
 	return plays, next, nil
 }
@@ -222,33 +220,4 @@ func scanPlay(row interface{ Scan(...any) error }) (marquee.Play, error) {
 	p.ScheduleID = schedule.String
 	p.StartedAt, p.EndedAt = fromMS(started), fromMS(finished)
 	return p, err
-}
-
-// A play cursor is the start (unix ms) and ID of the last play of a page,
-// "<ms>.<id>" in unpadded base64url.
-func encodePlayCursor(startedMS int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(startedMS, 10) + "." + id))
-}
-
-// decodePlayCursor returns what a play cursor holds, or EINVALID.
-func decodePlayCursor(cursor string) (startedMS int64, id string, err error) {
-	invalid := marquee.Errorf(marquee.EINVALID, "invalid cursor")
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return 0, "", invalid
-	}
-	ms, id, ok := strings.Cut(string(b), ".")
-	if !ok || id == "" || len(id) > 64 {
-		return 0, "", invalid
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; (c < 'a' || c > 'f') && (c < '0' || c > '9') && c != '-' {
-			return 0, "", invalid
-		}
-	}
-	startedMS, err = strconv.ParseInt(ms, 10, 64)
-	if err != nil {
-		return 0, "", invalid
-	}
-	return startedMS, id, nil
 }

@@ -222,8 +222,8 @@ func testPlaysFilterAndPaginate(t *testing.T, db *DB) {
 func testPlaysMalformedCursor(t *testing.T, db *DB) {
 	ctx := context.Background()
 	mustInsertPlays(t, db, newPlay("dsp_a", t0))
-	for _, c := range []string{"!!!", encodeCursor("dsp_a"), encodePlayCursor(1, "x' OR '1'='1"),
-		encodePlayCursor(1, ""), "MTIzNDU"} {
+	for _, c := range []string{"!!!", encodeCursor("dsp_a"), encodeTimeCursor(1, "x' OR '1'='1"),
+		encodeTimeCursor(1, ""), "MTIzNDU"} {
 		_, _, err := db.FindPlays(ctx, fleet.PlayFilter{Cursor: c})
 		wantCode(t, err, marquee.EINVALID)
 	}
