@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"slices"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,91 +55,5 @@ func (s *Server) handleMonthlyReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.writeExport(c, "monthly-"+from.Format("2006-01"), export.XLSX, monthlyTables(from, f.Within, orgName, rows)...)
-}
-
-// monthlyTables are the sheets of a monthly report.
-func monthlyTables(month time.Time, orgID, orgName string, rows []reports.MonthlyRow) []export.Table {
-	var (
-		plays, completed, airtime int64
-		schedules, displays       []string
-		names                     = map[string]string{}
-	)
-	for _, r := range rows {
-		plays, completed, airtime = plays+r.Plays, completed+r.Completed, airtime+r.AirtimeMS
-		if !slices.Contains(schedules, r.ScheduleID) {
-			schedules = append(schedules, r.ScheduleID)
-		}
-		if !slices.Contains(displays, r.DisplayID) {
-			displays = append(displays, r.DisplayID)
-		}
-		names["s:"+r.ScheduleID], names["d:"+r.DisplayID] = r.ScheduleName, r.DisplayName
-	}
-	slices.Sort(schedules)
-	slices.Sort(displays)
-	if orgID == "" {
-		orgID = auth.RootOrgID
-	}
-	summary := [][2]any{
-		{export.Text{VI: "Tháng", EN: "Month"}, month.Format("2006-01")},
-		{export.Text{VI: "Đơn vị", EN: "Organisation"}, orgName + " (" + orgID + ")"},
-		{export.Text{VI: "Múi giờ", EN: "Time zone"}, month.Location().String()},
-		{export.Text{VI: "Số lịch phát", EN: "Campaigns"}, len(schedules)},
-		{export.Text{VI: "Số màn hình", EN: "Displays"}, len(displays)},
-		{export.Text{VI: "Lượt phát", EN: "Plays"}, plays},
-		{export.Text{VI: "Lượt phát hoàn tất", EN: "Completed plays"}, completed},
-		{export.Text{VI: "Thời lượng phát (giờ)", EN: "Airtime (h)"}, hours(airtime)},
-	}
-	tables := []export.Table{{
-		Name:    export.Text{VI: "Tổng hợp", EN: "Summary"},
-		Columns: []export.Text{{VI: "Mục", EN: "Item"}, {VI: "Giá trị", EN: "Value"}},
-		Rows: func(emit func(...any) error) error {
-			for _, kv := range summary {
-				if err := emit(kv[0], kv[1]); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}}
-	for _, id := range schedules {
-		sheet := export.Text{VI: "Lịch " + names["s:"+id], EN: "Campaign " + names["s:"+id]}
-		if id == "" {
-			sheet = export.Text{VI: "Nội dung dự phòng", EN: "Fallback"}
-		}
-		tables = append(tables, monthlySheet(sheet,
-			export.Text{VI: "Màn hình", EN: "Display"}, rows, func(r reports.MonthlyRow) (bool, string, string) {
-				return r.ScheduleID == id, r.DisplayID, r.DisplayName
-			}))
-	}
-	for _, id := range displays {
-		tables = append(tables, monthlySheet(export.Text{VI: "Màn hình " + names["d:"+id], EN: "Display " + names["d:"+id]},
-			export.Text{VI: "Lịch phát", EN: "Campaign"}, rows, func(r reports.MonthlyRow) (bool, string, string) {
-				return r.DisplayID == id, r.ScheduleID, r.ScheduleName
-			}))
-	}
-	return tables
-}
-
-// monthlySheet is one campaign's or display's sheet: per day, the other
-// dimension (displays of a campaign, campaigns of a display) with its
-// plays, completed plays and airtime.
-func monthlySheet(name, other export.Text, rows []reports.MonthlyRow, pick func(reports.MonthlyRow) (keep bool, id, label string)) export.Table {
-	return export.Table{
-		Name: name,
-		Columns: []export.Text{{VI: "Ngày", EN: "Day"}, {VI: "Mã " + other.VI, EN: other.EN + " ID"}, {VI: "Tên " + other.VI, EN: other.EN + " name"},
-			{VI: "Lượt phát", EN: "Plays"}, {VI: "Lượt phát hoàn tất", EN: "Completed plays"}, {VI: "Thời lượng phát (giờ)", EN: "Airtime (h)"}},
-		Rows: func(emit func(...any) error) error {
-			for _, r := range rows {
-				keep, id, label := pick(r)
-				if !keep {
-					continue
-				}
-				if err := emit(r.Day, id, label, r.Plays, r.Completed, hours(r.AirtimeMS)); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}
+	return s.writeExport(c, "monthly-"+from.Format("2006-01"), export.XLSX, reports.MonthlyTables(from, f.Within, orgName, rows)...)
 }

@@ -150,7 +150,7 @@ func uptimeTable(rows []reports.DisplayUptime) export.Table {
 }
 
 // hours is ms in hours, rounded to 1/1000 h (3.6 s).
-func hours(ms int64) float64 { return float64((ms+1800)/3600) / 1000 }
+func hours(ms int64) float64 { return reports.Hours(ms) }
 
 // percent is a ratio in percent, rounded to 0.1 %.
 func percent(r float64) float64 { return float64(int64(r*1000+0.5)) / 10 }

@@ -29,6 +29,16 @@ const hourMS = int64(time.Hour / time.Millisecond)
 // unix ms, as the SQL of RebuildRollups computes it.
 func bucketOf(ms int64) int64 { return ms - ms%hourMS }
 
+// play_rollups_daily holds the sums of the hourly rows per day of UTC+7
+// (rollupDayOffsetMS: Asia/Ho_Chi_Minh, which has no daylight saving time),
+// kept in the same transactions as the hourly rows. Reports read it for
+// the whole days inside their period (see rollupSource).
+const rollupDayOffsetMS = int64(7 * time.Hour / time.Millisecond)
+
+// dayOf returns the start (unix ms) of the rollup day holding the instant
+// ms, as the SQL of the daily rollups computes it (ms ≥ 0).
+func dayOf(ms int64) int64 { return ms - (ms+rollupDayOffsetMS)%dayMS }
+
 // rollupKey identifies one row of play_rollups_hourly.
 type rollupKey struct {
 	bucket                   int64
@@ -41,10 +51,12 @@ type rollupSums struct {
 	plays, completed, airtime int64
 }
 
-// upsertRollupsSQL is the upsert of n rollup rows (distinct keys).
-func upsertRollupsSQL(n int) string {
+// upsertRollupsSQL is the upsert of n rows (distinct keys) of the rollup
+// table (play_rollups_hourly or play_rollups_daily) whose time column
+// (bucket_start or day_start) is at.
+func upsertRollupsSQL(table, at string, n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO play_rollups_hourly (bucket_start, display_id, media_id, schedule_id,
+	b.WriteString(`INSERT INTO ` + table + ` (` + at + `, display_id, media_id, schedule_id,
 	org_id, media_name, plays, completed, airtime_ms) VALUES `)
 	for i := range n {
 		if i > 0 {
@@ -52,16 +64,17 @@ func upsertRollupsSQL(n int) string {
 		}
 		b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	}
-	b.WriteString(` ON CONFLICT (bucket_start, display_id, media_id, schedule_id) DO UPDATE SET
+	b.WriteString(` ON CONFLICT (` + at + `, display_id, media_id, schedule_id) DO UPDATE SET
 	org_id = excluded.org_id, media_name = excluded.media_name,
-	plays = play_rollups_hourly.plays + excluded.plays,
-	completed = play_rollups_hourly.completed + excluded.completed,
-	airtime_ms = play_rollups_hourly.airtime_ms + excluded.airtime_ms`)
+	plays = ` + table + `.plays + excluded.plays,
+	completed = ` + table + `.completed + excluded.completed,
+	airtime_ms = ` + table + `.airtime_ms + excluded.airtime_ms`)
 	return b.String()
 }
 
-// addToRollups adds to the hourly rollups, within tx, the plays whose ID is
-// in inserted (each ID once: the first such play of plays, the one stored).
+// addToRollups adds to the hourly and daily rollups, within tx, the plays
+// whose ID is in inserted (each ID once: the first such play of plays, the
+// one stored).
 func (db *DB) addToRollups(ctx context.Context, tx *sql.Tx, plays []marquee.Play, inserted map[string]bool) error {
 	if len(inserted) == 0 {
 		return nil
@@ -97,8 +110,29 @@ func (db *DB) addToRollups(ctx context.Context, tx *sql.Tx, plays []marquee.Play
 	if err != nil {
 		return fmt.Errorf("rollups: displays: %w", err)
 	}
-	// Upsert in key order, so that concurrent transactions lock rows in
-	// one order (PostgreSQL would otherwise risk deadlocks).
+	days := map[rollupKey]*rollupSums{}
+	for k, h := range sums {
+		dk := rollupKey{dayOf(k.bucket), k.display, k.media, k.schedule}
+		d := days[dk]
+		if d == nil {
+			d = &rollupSums{}
+			days[dk] = d
+		}
+		d.mediaName = h.mediaName
+		d.plays += h.plays
+		d.completed += h.completed
+		d.airtime += h.airtime
+	}
+	if err := db.upsertRollups(ctx, tx, "play_rollups_hourly", "bucket_start", sums, orgOf); err != nil {
+		return err
+	}
+	return db.upsertRollups(ctx, tx, "play_rollups_daily", "day_start", days, orgOf)
+}
+
+// upsertRollups adds sums to the rollup table (its time column at), in key
+// order, so that concurrent transactions lock rows in one order
+// (PostgreSQL would otherwise risk deadlocks).
+func (db *DB) upsertRollups(ctx context.Context, tx *sql.Tx, table, at string, sums map[rollupKey]*rollupSums, orgOf map[string]string) error {
 	keys := make([]rollupKey, 0, len(sums))
 	for k := range sums {
 		keys = append(keys, k)
@@ -126,22 +160,20 @@ func (db *DB) addToRollups(ctx context.Context, tx *sql.Tx, plays []marquee.Play
 			args = append(args, k.bucket, k.display, k.media, k.schedule, orgOf[k.display], s.mediaName,
 				s.plays, s.completed, s.airtime)
 		}
-		if _, err := db.exec(ctx, tx, upsertRollupsSQL(len(chunk)), args...); err != nil {
-			return fmt.Errorf("rollups: upsert: %w", err)
+		if _, err := db.exec(ctx, tx, upsertRollupsSQL(table, at, len(chunk)), args...); err != nil {
+			return fmt.Errorf("rollups: upsert %s: %w", table, err)
 		}
 	}
 	return nil
 }
 
-// rebuildChunk bounds the hours one transaction of RebuildRollups rebuilds.
-const rebuildChunk = 24 * time.Hour
-
 // RebuildRollups recomputes the hourly rollups of the hours that overlap
-// [from, to) from the raw plays, replacing what was there; running it
-// again changes nothing. Hours before the oldest raw play still stored are
-// left alone, so that rebuilding never erases the rollups of plays that
+// [from, to) from the raw plays, replacing what was there, and the daily
+// rollups of the days they fall in from the hourly ones; running it again
+// changes nothing. Hours before the oldest raw play still stored are left
+// alone, so that rebuilding never erases the rollups of plays that
 // retention deleted (DeletePlaysBefore deletes whole hours only). It works
-// a day per transaction, so ingest is never held up for long.
+// one rollup day per transaction, so ingest is never held up for long.
 func (db *DB) RebuildRollups(ctx context.Context, from, to time.Time) error {
 	lo, hi := bucketOf(toMS(from)), toMS(to)
 	if hi%hourMS != 0 {
@@ -155,17 +187,17 @@ func (db *DB) RebuildRollups(ctx context.Context, from, to time.Time) error {
 		return nil // no raw plays: nothing to rebuild from
 	}
 	lo = max(lo, bucketOf(oldest.Int64))
-	step := int64(rebuildChunk / time.Millisecond)
-	for start := lo; start < hi; start += step {
-		end := min(start+step, hi)
+	for day := dayOf(lo); day < hi; day += dayMS {
+		start, end := max(lo, day), min(hi, day+dayMS)
 		err := db.withTx(ctx, func(tx *sql.Tx) error {
 			// PostgreSQL: wait for the inserts already adding to rollups
 			// and hold new ones back until this rebuild commits, so that
 			// every play is counted by exactly one of the two (an insert
 			// that commits first is in the rebuild's snapshot; one that
-			// waits adds to the rebuilt rows). SQLite has one writer.
+			// waits adds to the rebuilt rows). Inserts lock the hourly
+			// table first. SQLite has one writer.
 			if db.d.name != dialectSQLite {
-				if _, err := tx.ExecContext(ctx, `LOCK TABLE play_rollups_hourly IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				if _, err := tx.ExecContext(ctx, `LOCK TABLE play_rollups_hourly, play_rollups_daily IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 					return err
 				}
 			}
@@ -182,13 +214,30 @@ func (db *DB) RebuildRollups(ctx context.Context, from, to time.Time) error {
 				WHERE p.started_at >= ? AND p.started_at < ?
 				GROUP BY p.started_at - p.started_at % 3600000, p.display_id, p.media_id, COALESCE(p.schedule_id, '')`,
 				start, end)
-			return err
+			if err != nil {
+				return err
+			}
+			return db.rebuildDay(ctx, tx, day)
 		})
 		if err != nil {
 			return storeError("rebuild rollups", err)
 		}
 	}
 	return nil
+}
+
+// rebuildDay recomputes, within tx, the daily rollups of the rollup day
+// starting at day from its hourly rows.
+func (db *DB) rebuildDay(ctx context.Context, tx *sql.Tx, day int64) error {
+	if _, err := db.exec(ctx, tx, `DELETE FROM play_rollups_daily WHERE day_start = ?`, day); err != nil {
+		return err
+	}
+	_, err := db.exec(ctx, tx, `INSERT INTO play_rollups_daily (day_start, display_id, media_id, schedule_id,
+		org_id, media_name, plays, completed, airtime_ms)
+		SELECT CAST(? AS BIGINT), display_id, media_id, schedule_id, MAX(org_id), MAX(media_name), SUM(plays), SUM(completed), SUM(airtime_ms)
+		FROM play_rollups_hourly WHERE bucket_start >= ? AND bucket_start < ?
+		GROUP BY display_id, media_id, schedule_id`, day, day, day+dayMS)
+	return err
 }
 
 // CloseRollupHour rebuilds the rollups of the hour that starts at hour

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/marquee-signage/marquee"
 	"github.com/marquee-signage/marquee/auth"
 	"github.com/marquee-signage/marquee/displays"
+	"github.com/marquee-signage/marquee/internal/export"
 	"github.com/marquee-signage/marquee/orgs"
 	"github.com/marquee-signage/marquee/reports"
 	"github.com/marquee-signage/marquee/sqlstore"
@@ -43,7 +45,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if len(args) == 0 || args[0] != "plays" {
 		return errors.New("seed: usage: marquee seed plays --db DSN [--count N] [--displays N] [--days N]")
 	}
-	f := seedFlags{count: 1_000_000, displays: 300, orgs: 6, media: 40, days: 60, batch: 50_000, measure: true}
+	f := seedFlags{count: 1_000_000, displays: 300, orgs: 6, media: 40, days: 60, batch: 100_000, measure: true}
 	fs := flag.NewFlagSet("marquee seed plays", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.db, "db", getenv("MARQUEE_DB"), "database DSN (sqlite:///path or postgres://…); a scratch database: it is migrated and filled ($MARQUEE_DB)")
@@ -75,7 +77,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		for i := range ids {
 			ids[i] = fmt.Sprintf("dsp_measure_%04d", i)
 		}
-		return measureAirtime(ctx, db, f, f.org, ids, stdout)
+		return measureReports(ctx, db, f, f.org, ids, stdout)
 	}
 	orgIDs, displayIDs, err := seedFleet(ctx, db, f)
 	if err != nil {
@@ -85,7 +87,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return err
 	}
 	if f.measure {
-		return measureAirtime(ctx, db, f, orgIDs[0], displayIDs, stdout)
+		return measureReports(ctx, db, f, orgIDs[0], displayIDs, stdout)
 	}
 	return nil
 }
@@ -116,54 +118,70 @@ func seedFleet(ctx context.Context, db *sqlstore.DB, f seedFlags) (orgIDs, displ
 	return orgIDs, displayIDs, nil
 }
 
-// seedPlays inserts f.count plays in time order, every display playing in
-// turn, f.batch at a time through InsertPlays (the ingest path, rollups
-// included), and prints the rate.
+// seedPlays bulk-loads f.count plays in time order (every display playing
+// in turn) with LoadPlays, f.batch a transaction, then builds their
+// rollups with RebuildRollups, and prints the rate of each step.
 func seedPlays(ctx context.Context, db *sqlstore.DB, f seedFlags, displayIDs []string, stdout io.Writer) error {
 	span := time.Duration(f.days) * 24 * time.Hour
 	slots := (f.count + len(displayIDs) - 1) / len(displayIDs)
 	step := span / time.Duration(slots)
 	start := f.endOfSeed.Add(-span)
+	gen := newPlayMaker(f)
 	began, last := time.Now(), time.Now()
-	batch := make([]marquee.Play, 0, f.batch)
-	done := 0
-	flush := func() error {
-		if _, err := db.InsertPlays(ctx, batch, time.Time{}); err != nil {
-			return err
+	i := 0
+	next := func() (marquee.Play, bool) {
+		if i == f.count {
+			return marquee.Play{}, false
 		}
-		done += len(batch)
-		batch = batch[:0]
-		if time.Since(last) > 10*time.Second {
-			last = time.Now()
-			fmt.Fprintf(stdout, "%d plays, %.0f rows/s\n", done, float64(done)/time.Since(began).Seconds())
-		}
-		return nil
-	}
-	for i := 0; i < f.count; i++ {
 		slot, d := i/len(displayIDs), i%len(displayIDs)
-		batch = append(batch, seedPlay(f, displayIDs[d], d, slot, start.Add(time.Duration(slot)*step)))
-		if len(batch) == f.batch {
-			if err := flush(); err != nil {
-				return err
-			}
+		i++
+		if i%100_000 == 0 && time.Since(last) > 30*time.Second {
+			last = time.Now()
+			fmt.Fprintf(stdout, "%d plays, %.0f rows/s\n", i, float64(i)/time.Since(began).Seconds())
 		}
+		return gen.play(displayIDs[d], d, slot, start.Add(time.Duration(slot)*step)), true
 	}
-	if len(batch) > 0 {
-		if err := flush(); err != nil {
-			return err
-		}
+	n, err := db.LoadPlays(ctx, next, f.batch, f.endOfSeed)
+	if err != nil {
+		return fmt.Errorf("seed plays: %d stored: %w", n, err)
 	}
 	took := time.Since(began)
-	fmt.Fprintf(stdout, "seeded %d plays over %d displays and %d days in %s: %.0f rows/s (rollups included)\n",
-		f.count, len(displayIDs), f.days, took.Round(time.Millisecond), float64(f.count)/took.Seconds())
+	fmt.Fprintf(stdout, "loaded %d plays over %d displays and %d days in %s: %.0f rows/s\n",
+		n, len(displayIDs), f.days, took.Round(time.Second), float64(n)/took.Seconds())
+	began = time.Now()
+	if err := db.RebuildRollups(ctx, start, f.endOfSeed.Add(time.Hour)); err != nil {
+		return err
+	}
+	took = time.Since(began)
+	fmt.Fprintf(stdout, "built their rollups in %s: %.0f plays/s\n", took.Round(time.Second), float64(n)/took.Seconds())
 	return nil
 }
 
-// seedPlay is the play of display d (index di) in a slot: it plays 8 of
-// the media in turn, every fifth play is the fallback's.
-func seedPlay(f seedFlags, displayID string, di, slot int, at time.Time) marquee.Play {
-	m := (di + slot%8) % f.media
-	schedule := fmt.Sprintf("sch_seed_%d", di%5)
+// playMaker makes synthetic plays; it holds the strings every play
+// repeats, so that generating plays costs little next to storing them.
+type playMaker struct {
+	media, sha, names, schedules []string
+}
+
+func newPlayMaker(f seedFlags) *playMaker {
+	g := &playMaker{}
+	for m := range f.media {
+		g.media = append(g.media, fmt.Sprintf("med_seed_%03d", m))
+		g.sha = append(g.sha, strings.Repeat(fmt.Sprintf("%02x", m%256), 32))
+		g.names = append(g.names, fmt.Sprintf("Nội dung %d", m))
+	}
+	for s := range 5 {
+		g.schedules = append(g.schedules, fmt.Sprintf("sch_seed_%d", s))
+	}
+	return g
+}
+
+// play is the play of display d (index di) in a slot: it plays 8 of the
+// media in turn, every fifth play is the fallback's, every twentieth is
+// cut short.
+func (g *playMaker) play(displayID string, di, slot int, at time.Time) marquee.Play {
+	m := (di + slot%8) % len(g.media)
+	schedule := g.schedules[di%5]
 	reason := marquee.ReasonSchedule
 	if slot%5 == 0 {
 		schedule, reason = "", marquee.ReasonFallback
@@ -173,8 +191,8 @@ func seedPlay(f seedFlags, displayID string, di, slot int, at time.Time) marquee
 		played = 7_000
 	}
 	return marquee.Play{
-		ID: timeOrderedID(at), DisplayID: displayID, MediaID: fmt.Sprintf("med_seed_%03d", m),
-		MediaSHA256: strings.Repeat(fmt.Sprintf("%02x", m%256), 32), MediaName: fmt.Sprintf("Nội dung %d", m),
+		ID: timeOrderedID(at), DisplayID: displayID, MediaID: g.media[m],
+		MediaSHA256: g.sha[m], MediaName: g.names[m],
 		PlaylistID: "pls_seed", PlaylistRevision: 1, ScheduleID: schedule, Reason: reason,
 		StartedAt: at, EndedAt: at.Add(time.Duration(played) * time.Millisecond),
 		PlannedMS: 15_000, PlayedMS: played, Completed: played == 15_000,
@@ -192,45 +210,74 @@ func timeOrderedID(at time.Time) string {
 	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
 	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:], b[10:])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }
 
-// measureAirtime times the 30-day airtime report of organisation org,
-// grouped by day, display and media, first alone and then while another
-// goroutine inserts plays (batches of 100, as the fleet ingests them). It
-// prints the wall time and the process's CPU time per report (the latter
-// includes the ingest goroutine's while ingesting): on a shared machine the
-// wall time mostly measures the queue for a CPU.
-func measureAirtime(ctx context.Context, db *sqlstore.DB, f seedFlags, org string, displayIDs []string, stdout io.Writer) error {
-	loc, err := time.LoadLocation(reports.DefaultTimezone)
-	if err != nil {
-		loc = time.FixedZone("ICT", 7*3600)
-	}
+// measureReports times, for organisation org, the 30-day airtime report
+// grouped by day, display and media and the monthly workbook (the query,
+// the sheets and the XLSX, written to nowhere) of the last whole month
+// before the end of the seed, first alone and then while another goroutine
+// inserts plays through InsertPlays (batches of 100, rollups kept, as the
+// fleet ingests them). It prints the wall time and the process's CPU time
+// per report (the latter includes the ingest goroutine's while ingesting):
+// on a shared machine the wall time mostly measures the queue for a CPU.
+func measureReports(ctx context.Context, db *sqlstore.DB, f seedFlags, org string, displayIDs []string, stdout io.Writer) error {
+	loc := export.DefaultLocation
 	to := f.endOfSeed
+	month := to.In(loc).AddDate(0, -1, 0).Format("2006-01")
+	timeIt := func(what, label string, run func() (int, error)) error {
+		var walls []time.Duration
+		var rows int
+		cpu := processCPU()
+		for range 5 {
+			t := time.Now()
+			n, err := run()
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			walls, rows = append(walls, time.Since(t)), n
+		}
+		cpu = (processCPU() - cpu) / 5
+		slices.Sort(walls)
+		fmt.Fprintf(stdout, "%s, one organisation, %s: %d rows, wall median %s, slowest %s; process CPU per report %s\n",
+			what, label, rows, walls[2].Round(time.Millisecond), walls[4].Round(time.Millisecond), cpu.Round(time.Millisecond))
+		return nil
+	}
 	report := func(label string) error {
 		for _, g := range []string{reports.ByDay, reports.ByDisplay, reports.ByMedia} {
-			var walls []time.Duration
-			var rows int
-			cpu := processCPU()
-			for range 5 {
-				t := time.Now()
+			err := timeIt("30-day airtime report, group_by="+g, label, func() (int, error) {
 				rs, err := db.AirtimeReport(ctx, reports.AirtimeFilter{From: to.Add(-30 * 24 * time.Hour), To: to,
 					GroupBy: g, Location: loc, Within: org})
-				if err != nil {
-					return err
-				}
-				walls, rows = append(walls, time.Since(t)), len(rs)
+				return len(rs), err
+			})
+			if err != nil {
+				return err
 			}
-			cpu = (processCPU() - cpu) / 5
-			slices.Sort(walls)
-			fmt.Fprintf(stdout, "30-day airtime report, one organisation, group_by=%s, %s: %d rows, wall median %s, slowest %s; process CPU per report %s\n",
-				g, label, rows, walls[2].Round(time.Millisecond), walls[4].Round(time.Millisecond), cpu.Round(time.Millisecond))
 		}
-		return nil
+		return timeIt("monthly report "+month+" (xlsx)", label, func() (int, error) {
+			from, until, err := reports.ParseMonth(month, loc)
+			if err != nil {
+				return 0, err
+			}
+			_, offset := from.Zone()
+			rows, err := db.MonthlyReport(ctx, reports.MonthlyFilter{From: from, To: until, OffsetMS: int64(offset) * 1000, Within: org})
+			if err != nil {
+				return 0, err
+			}
+			return len(rows), export.WriteXLSX(io.Discard, export.Options{Lang: export.Vietnamese}, reports.MonthlyTables(from, org, "", rows)...)
+		})
 	}
 	if err := report("idle"); err != nil {
 		return err
 	}
+	gen := newPlayMaker(f)
 	ictx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var inserted int
@@ -242,7 +289,7 @@ func measureAirtime(ctx context.Context, db *sqlstore.DB, f seedFlags, org strin
 			batch := make([]marquee.Play, 0, 100)
 			for i := range 100 {
 				d := (slot*100 + i) % len(displayIDs)
-				batch = append(batch, seedPlay(f, displayIDs[d], d, slot, time.Now()))
+				batch = append(batch, gen.play(displayIDs[d], d, slot, time.Now()))
 			}
 			if _, err := db.InsertPlays(ictx, batch, time.Time{}); err != nil {
 				if ictx.Err() == nil {
@@ -254,7 +301,7 @@ func measureAirtime(ctx context.Context, db *sqlstore.DB, f seedFlags, org strin
 		}
 	}()
 	began := time.Now()
-	err = report("while ingesting")
+	err := report("while ingesting")
 	stop()
 	wg.Wait()
 	if err != nil {

@@ -16,7 +16,7 @@ func TestSeedPlays(t *testing.T) {
 		t.Fatalf("seed plays: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"seeded 900 plays over 6 displays and 2 days", "group_by=day, idle: ", "group_by=display, while ingesting: 3 rows"} {
+	for _, want := range []string{"loaded 900 plays over 6 displays and 2 days", "built their rollups in", "group_by=day, one organisation, idle: ", "group_by=display, one organisation, while ingesting: 3 rows", "monthly report "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
