@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,10 +20,10 @@ type MonthlyReports interface {
 }
 
 // handleMonthlyReport: GET /api/v1/reports/monthly?month=2025-06
-// &organisation=&lang= → an XLSX workbook: a summary sheet, one sheet per
-// campaign (schedule; the fallback as one more) and one per display, with
-// the plays, completed plays and airtime of each day of the month in
-// Asia/Ho_Chi_Minh. organisation defaults to the actor's own (the whole
+// &organisation=&lang=&tz= → an XLSX workbook: a summary sheet, one sheet
+// per campaign (schedule; the fallback as one more) and one per display,
+// with the plays, completed plays and airtime of each day of the month in
+// tz (default Asia/Ho_Chi_Minh). organisation defaults to the actor's own (the whole
 // tree for the province); one outside the actor's subtree is 404.
 func (s *Server) handleMonthlyReport(c echo.Context) error {
 	if s.monthly == nil {
@@ -33,12 +34,18 @@ func (s *Server) handleMonthlyReport(c echo.Context) error {
 		return marquee.Errorf(marquee.EINVALID, "the monthly report is an xlsx workbook only")
 	}
 	loc := export.DefaultLocation
+	if tz := c.QueryParam("tz"); tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil || tz == "Local" {
+			return marquee.Errorf(marquee.EINVALID, "tz must be an IANA time zone such as Asia/Ho_Chi_Minh")
+		}
+		loc = l
+	}
 	from, to, err := reports.ParseMonth(c.QueryParam("month"), loc)
 	if err != nil {
 		return err
 	}
-	_, offset := from.Zone()
-	f := reports.MonthlyFilter{From: from, To: to, OffsetMS: int64(offset) * 1000, Within: auth.ScopeFrom(ctx).Within()}
+	f := reports.MonthlyFilter{From: from, To: to, Location: loc, Within: auth.ScopeFrom(ctx).Within()}
 	orgName := ""
 	if id := c.QueryParam("organisation"); id != "" {
 		o, err := s.orgs.Get(ctx, id)

@@ -57,7 +57,17 @@ func TestMonthlyReport(t *testing.T) {
 		}
 		wantError(t, s.get("/api/v1/reports/monthly?month=2025-06&organisation="+f.b.ID), http.StatusNotFound, "not_found")
 	})
-	for _, q := range []string{"", "month=2025-13", "month=2025-06&format=csv"} {
+	// In UTC the first play (00:30 on 1 June in Hà Nội) is on 31 May: June
+	// has two plays, on 1 and 2 June.
+	x = readXLSX(t, s.get("/api/v1/reports/monthly?month=2025-06&lang=en&tz=UTC"))
+	summary, _ = x.GetRows("Summary")
+	if got := strings.Join(summary[3], "|"); got != "Time zone|UTC" {
+		t.Errorf("summary zone=%q, want UTC", got)
+	}
+	if got := strings.Join(summary[6], "|"); got != "Plays|2" {
+		t.Errorf("summary plays in UTC=%q, want 2", got)
+	}
+	for _, q := range []string{"", "month=2025-13", "month=2025-06&format=csv", "month=2025-06&tz=Mars/Olympus", "month=2025-06&tz=Local"} {
 		wantError(t, s.get("/api/v1/reports/monthly?"+q), http.StatusBadRequest, "invalid")
 	}
 }

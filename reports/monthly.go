@@ -7,12 +7,11 @@ import (
 )
 
 // MonthlyFilter selects the rollups of a monthly report: the hours of
-// [From, To) (whole UTC hours), grouped into days of a zone whose offset
-// from UTC is OffsetMS throughout the month (true of Asia/Ho_Chi_Minh,
-// which has no daylight saving time).
+// [From, To) (whole UTC hours), grouped into the days of Location (nil:
+// Asia/Ho_Chi_Minh), whose UTC offsets must be whole hours.
 type MonthlyFilter struct {
 	From, To time.Time
-	OffsetMS int64
+	Location *time.Location
 	// Within is the organisation whose subtree is reported; "" reports
 	// the whole tree, plays of unknown displays included.
 	Within string

@@ -33,9 +33,13 @@ func MonthlyTables(month time.Time, orgID, orgName string, rows []MonthlyRow) []
 	if orgID == "" {
 		orgID = auth.RootOrgID
 	}
+	org := orgID
+	if orgName != "" {
+		org = orgName + " (" + orgID + ")"
+	}
 	summary := [][2]any{
 		{export.Text{VI: "Tháng", EN: "Month"}, month.Format("2006-01")},
-		{export.Text{VI: "Đơn vị", EN: "Organisation"}, orgName + " (" + orgID + ")"},
+		{export.Text{VI: "Đơn vị", EN: "Organisation"}, org},
 		{export.Text{VI: "Múi giờ", EN: "Time zone"}, month.Location().String()},
 		{export.Text{VI: "Số lịch phát", EN: "Campaigns"}, len(schedules)},
 		{export.Text{VI: "Số màn hình", EN: "Displays"}, len(displays)},

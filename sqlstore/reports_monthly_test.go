@@ -38,7 +38,7 @@ func testMonthlyReport(t *testing.T, db *DB) {
 		newPlay(b.ID, june.Add(time.Hour), sched("sch_x", 10_000, true)),
 		newPlay(a.ID, june.Add(-time.Minute), sched("sch_x", 10_000, true)), // May
 	)
-	f := reports.MonthlyFilter{From: june, To: june.AddDate(0, 1, 0), OffsetMS: 7 * 3600_000}
+	f := reports.MonthlyFilter{From: june, To: june.AddDate(0, 1, 0), Location: ict}
 	got, err := db.MonthlyReport(ctx, f)
 	if err != nil {
 		t.Fatal(err)

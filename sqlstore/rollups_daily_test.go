@@ -25,6 +25,7 @@ func init() {
 		fn   func(t *testing.T, db *DB)
 	}{
 		{"RollupReportsEqualRawPlays", testRollupReportsEqualRawPlays},
+		{"MonthlyReportDaylightSaving", testMonthlyReportDaylightSaving},
 	}...)
 }
 
@@ -179,12 +180,11 @@ func testRollupReportsEqualRawPlays(t *testing.T, db *DB) {
 				}
 			}
 		}
-		// The monthly report of June (UTC+7) and of June in UTC.
+		// The monthly report of June in UTC+7 (daily rollups) and UTC.
 		for _, loc := range []*time.Location{ict, time.UTC} {
 			from := time.Date(2026, 6, 1, 0, 0, 0, 0, loc)
 			to := from.AddDate(0, 1, 0)
-			_, off := from.Zone()
-			rows, err := db.MonthlyReport(ctx, reports.MonthlyFilter{From: from, To: to, OffsetMS: int64(off) * 1000, Within: "org_a"})
+			rows, err := db.MonthlyReport(ctx, reports.MonthlyFilter{From: from, To: to, Location: loc, Within: "org_a"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -198,7 +198,7 @@ func testRollupReportsEqualRawPlays(t *testing.T, db *DB) {
 				if p.StartedAt.Before(from) || !p.StartedAt.Before(to) || !inOrg(orgOf[p.DisplayID], "org_a") {
 					continue
 				}
-				k := p.StartedAt.In(loc).Format(time.DateOnly) + " " + p.DisplayID + " " + p.ScheduleID
+				k := p.StartedAt.UTC().Truncate(time.Hour).In(loc).Format(time.DateOnly) + " " + p.DisplayID + " " + p.ScheduleID
 				s := raw[k]
 				s[0]++
 				if p.Completed {
@@ -293,4 +293,64 @@ func TestDailyRollupsMigration(t *testing.T) {
 			t.Errorf("daily rows after migrating = %d, want 2", daily)
 		}
 	})
+}
+
+// testMonthlyReportDaylightSaving: in a zone that changes its offset during
+// the month (New York, 8 March 2026), the monthly report's days are that
+// zone's days, as the raw plays add up.
+func testMonthlyReportDaylightSaving(t *testing.T, db *DB) {
+	ctx := context.Background()
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database")
+	}
+	rng := rand.New(rand.NewPCG(3, 8))
+	a := mustCreateDisplay(t, db, newDisplay("a"))
+	b := mustCreateDisplay(t, db, newDisplay("b"))
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, newYork)
+	to := from.AddDate(0, 1, 0)
+	var plays []marquee.Play
+	for range 400 {
+		d := []string{a.ID, b.ID}[rng.IntN(2)]
+		at := time.Date(2026, 3, 7, 0, 0, 0, 0, newYork).Add(time.Duration(rng.Int64N(int64(3 * 24 * time.Hour))))
+		plays = append(plays, newPlay(d, at, func(p *marquee.Play) {
+			p.ScheduleID = []string{"", "sch_x"}[rng.IntN(2)]
+			p.PlayedMS = 1000 + rng.Int64N(9000)
+		}))
+	}
+	plays = append(plays, newPlay(a.ID, from.Add(-time.Minute)), newPlay(a.ID, to)) // outside
+	mustInsertPlays(t, db, plays...)
+	rows, err := db.MonthlyReport(ctx, reports.MonthlyFilter{From: from, To: to, Location: newYork})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%s %s %s %d/%d %d", r.Day, r.DisplayID, r.ScheduleID, r.Plays, r.Completed, r.AirtimeMS))
+	}
+	type key struct{ day, display, schedule string }
+	sums := map[key][3]int64{}
+	for _, p := range plays {
+		if p.StartedAt.Before(from) || !p.StartedAt.Before(to) {
+			continue
+		}
+		k := key{p.StartedAt.In(newYork).Format(time.DateOnly), p.DisplayID, p.ScheduleID}
+		s := sums[k]
+		s[0]++
+		if p.Completed {
+			s[1]++
+		}
+		s[2] += p.PlayedMS
+		sums[k] = s
+	}
+	for k, s := range sums {
+		want = append(want, fmt.Sprintf("%s %s %s %d/%d %d", k.day, k.display, k.schedule, s[0], s[1], s[2]))
+	}
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("monthly report of March 2026 in New York (-raw plays +report):\n%s", d)
+	}
+	if len(want) < 8 {
+		t.Fatalf("only %d rows: the test data is wrong", len(want))
+	}
 }

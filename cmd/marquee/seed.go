@@ -154,6 +154,11 @@ func seedPlays(ctx context.Context, db *sqlstore.DB, f seedFlags, displayIDs []s
 	}
 	took = time.Since(began)
 	fmt.Fprintf(stdout, "built their rollups in %s: %.0f plays/s\n", took.Round(time.Second), float64(n)/took.Seconds())
+	began = time.Now()
+	if err := db.AnalyzeAfterLoad(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "analyzed in %s\n", time.Since(began).Round(time.Second))
 	return nil
 }
 
@@ -266,8 +271,7 @@ func measureReports(ctx context.Context, db *sqlstore.DB, f seedFlags, org strin
 			if err != nil {
 				return 0, err
 			}
-			_, offset := from.Zone()
-			rows, err := db.MonthlyReport(ctx, reports.MonthlyFilter{From: from, To: until, OffsetMS: int64(offset) * 1000, Within: org})
+			rows, err := db.MonthlyReport(ctx, reports.MonthlyFilter{From: from, To: until, Location: loc, Within: org})
 			if err != nil {
 				return 0, err
 			}
