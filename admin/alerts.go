@@ -3,16 +3,20 @@ package admin
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/marquee-signage/marquee"
 	"github.com/marquee-signage/marquee/alerts"
+	"github.com/marquee-signage/marquee/internal/export"
 )
 
 // Alerts serves offline alerts and webhook management (alerts.Service
 // implements it). Each method scopes itself to the actor in ctx.
 type Alerts interface {
-	FindAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert, error)
+	// FindAlerts returns one page of alerts and the next cursor (""
+	// on the last page); a malformed cursor is EINVALID.
+	FindAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert, string, error)
 	CreateWebhook(ctx context.Context, w *alerts.Webhook) error
 	FindWebhooks(ctx context.Context) ([]*alerts.Webhook, error)
 	DeleteWebhook(ctx context.Context, id string) error
@@ -23,13 +27,16 @@ type Alerts interface {
 var _ Alerts = (*alerts.Service)(nil)
 
 // handleListAlerts: GET /api/v1/alerts?state=open|closed&display_id=
-// &from=&to=&limit= → the alerts of displays in the actor's scope, newest
-// opened first (from/to bound opened_at).
+// &from=&to=&limit=&cursor=&format=&lang= → the alerts of displays in the
+// actor's scope, newest opened first (by opened_at, then ID; from/to bound
+// opened_at), with next_cursor ("" on the last page). With format=csv or
+// xlsx, every matching alert is exported instead (limit and cursor are
+// ignored).
 func (s *Server) handleListAlerts(c echo.Context) error {
 	if s.alerts == nil {
 		return marquee.Errorf(marquee.EUNAVAILABLE, "alerts are not available on this server")
 	}
-	f := alerts.Filter{State: c.QueryParam("state"), DisplayID: c.QueryParam("display_id")}
+	f := alerts.Filter{State: c.QueryParam("state"), DisplayID: c.QueryParam("display_id"), Cursor: c.QueryParam("cursor")}
 	if len(f.DisplayID) > maxFilterID {
 		return marquee.Errorf(marquee.EINVALID, "display_id is longer than %d characters", maxFilterID)
 	}
@@ -47,11 +54,74 @@ func (s *Server) handleListAlerts(c echo.Context) error {
 	if f.Limit, err = queryLimit(c); err != nil {
 		return err
 	}
-	as, err := s.alerts.FindAlerts(c.Request().Context(), f)
+	format, err := export.ParseFormat(c.QueryParam("format"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listResponse[*alerts.Alert]{Items: as})
+	if format != export.JSON {
+		return s.exportAlerts(c, f, format)
+	}
+	as, next, err := s.alerts.FindAlerts(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if as == nil {
+		as = []*alerts.Alert{}
+	}
+	return c.JSON(http.StatusOK, listResponse[*alerts.Alert]{Items: as, NextCursor: next})
+}
+
+// alertColumns are the columns of the offline alerts export. The
+// duration is in seconds, up to the export's time for an open alert.
+var alertColumns = []export.Text{
+	{VI: "Mã cảnh báo", EN: "Alert ID"},
+	{VI: "Mã màn hình", EN: "Display ID"},
+	{VI: "Tên màn hình", EN: "Display name"},
+	{VI: "Mã đơn vị", EN: "Organisation ID"},
+	{VI: "Bắt đầu mất kết nối", EN: "Opened at"},
+	{VI: "Kết thúc mất kết nối", EN: "Closed at"},
+	{VI: "Trực tuyến lần cuối", EN: "Last seen"},
+	{VI: "Thời lượng mất kết nối (giây)", EN: "Offline duration (s)"},
+}
+
+// exportAlerts writes every alert matching f as CSV or XLSX, paging
+// through them maxListLimit at a time: a CSV is streamed page by page.
+// Closed at is empty while an alert is open, last seen when the display
+// was never online.
+func (s *Server) exportAlerts(c echo.Context, f alerts.Filter, format export.Format) error {
+	ctx := c.Request().Context()
+	f.Limit, f.Cursor = maxListLimit, ""
+	table := export.Table{
+		Name:    export.Text{VI: "Cảnh báo mất kết nối", EN: "Offline alerts"},
+		Columns: alertColumns,
+		Rows: func(emit func(...any) error) error {
+			for {
+				as, next, err := s.alerts.FindAlerts(ctx, f)
+				if err != nil {
+					return err
+				}
+				for _, a := range as {
+					if err := emit(a.ID, a.DisplayID, a.DisplayName, a.OrgID, a.OpenedAt,
+						timeOrNil(a.ClosedAt), timeOrNil(a.LastSeen), a.Duration); err != nil {
+						return err
+					}
+				}
+				if next == "" {
+					return nil
+				}
+				f.Cursor = next
+			}
+		},
+	}
+	return s.writeExport(c, "alerts", format, table)
+}
+
+// timeOrNil is *t, or an untyped nil (an empty cell) when t is nil.
+func timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
 }
 
 type createWebhookRequest struct {

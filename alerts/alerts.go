@@ -43,6 +43,8 @@ type Filter struct {
 	DisplayID string
 	From, To  time.Time
 	Limit     int // 0: DefaultLimit
+	// Cursor is the next_cursor of the previous page ("" the first).
+	Cursor string
 	// Within is the organisation whose subtree to keep ("" everything);
 	// the Service sets it from the actor's scope.
 	Within string
@@ -115,8 +117,10 @@ type Store interface {
 	// CloseAlert sets a.ClosedAt on open alert a.ID and enqueues
 	// EventClosed deliveries likewise; false when it was not open.
 	CloseAlert(ctx context.Context, a *Alert) (bool, error)
-	// FindAlerts returns alerts matching f, newest opened first.
-	FindAlerts(ctx context.Context, f Filter) ([]*Alert, error)
+	// FindAlerts returns one page of the alerts matching f, newest
+	// opened first (by OpenedAt, then ID), and the cursor of the next
+	// page ("" on the last). A malformed f.Cursor is EINVALID.
+	FindAlerts(ctx context.Context, f Filter) ([]*Alert, string, error)
 
 	// DisplayThreshold returns display id's own silence threshold (0:
 	// none) if the display is in within's subtree ("" anywhere);

@@ -142,7 +142,7 @@ func (f *fixture) check(s *alerts.Service) alerts.CheckResult {
 
 func (f *fixture) alerts(s *alerts.Service, filter alerts.Filter) []*alerts.Alert {
 	f.t.Helper()
-	as, err := s.FindAlerts(context.Background(), filter)
+	as, _, err := s.FindAlerts(context.Background(), filter)
 	if err != nil {
 		f.t.Fatalf("FindAlerts: %v", err)
 	}
@@ -438,7 +438,7 @@ func TestScopeByOrganisation(t *testing.T) {
 	}
 
 	count := func(ctx context.Context) int {
-		as, err := s.FindAlerts(ctx, alerts.Filter{})
+		as, _, err := s.FindAlerts(ctx, alerts.Filter{})
 		if err != nil {
 			t.Fatalf("FindAlerts: %v", err)
 		}

@@ -152,30 +152,31 @@ func (s *Service) Check(ctx context.Context) (CheckResult, error) { return s.det
 // Flush runs the sender once (tests and tools).
 func (s *Service) Flush(ctx context.Context) (int, error) { return s.sender.Flush(ctx) }
 
-// FindAlerts returns the alerts matching f in the actor's scope, newest
-// first. A bad state or limit is EINVALID.
-func (s *Service) FindAlerts(ctx context.Context, f Filter) ([]*Alert, error) {
+// FindAlerts returns one page of the alerts matching f in the actor's
+// scope, newest opened first, and the cursor of the next page ("" on the
+// last). A bad state, limit or cursor is EINVALID.
+func (s *Service) FindAlerts(ctx context.Context, f Filter) ([]*Alert, string, error) {
 	switch f.State {
 	case "", "open", "closed":
 	default:
-		return nil, marquee.Errorf(marquee.EINVALID, "state must be open or closed")
+		return nil, "", marquee.Errorf(marquee.EINVALID, "state must be open or closed")
 	}
 	if f.Limit < 0 || f.Limit > MaxLimit {
-		return nil, marquee.Errorf(marquee.EINVALID, "limit must be between 1 and %d", MaxLimit)
+		return nil, "", marquee.Errorf(marquee.EINVALID, "limit must be between 1 and %d", MaxLimit)
 	}
 	if f.Limit == 0 {
 		f.Limit = DefaultLimit
 	}
 	f.Within = auth.ScopeFrom(ctx).Within()
-	as, err := s.store.FindAlerts(ctx, f)
+	as, next, err := s.store.FindAlerts(ctx, f)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	now := s.now()
 	for _, a := range as {
 		a.setDuration(now)
 	}
-	return as, nil
+	return as, next, nil
 }
 
 // Bounds of a display's own threshold.

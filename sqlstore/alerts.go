@@ -189,9 +189,11 @@ func (db *DB) enqueueDeliveries(ctx context.Context, tx *sql.Tx, event string, a
 	return nil
 }
 
-// FindAlerts returns the alerts matching f, newest opened first, at most
-// f.Limit (0: alerts.DefaultLimit).
-func (db *DB) FindAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert, error) {
+// FindAlerts returns one page of the alerts matching f, newest opened
+// first (by opened_at, then ID), at most f.Limit (0: alerts.DefaultLimit;
+// above alerts.MaxLimit: MaxLimit), and the cursor of the next page (""
+// on the last). A malformed cursor is EINVALID.
+func (db *DB) FindAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert, string, error) {
 	var (
 		where []string
 		args  []any
@@ -214,32 +216,51 @@ func (db *DB) FindAlerts(ctx context.Context, f alerts.Filter) ([]*alerts.Alert,
 	if f.Within != "" {
 		where, args = append(where, inSubtree(`a.org_id`)), append(args, f.Within)
 	}
+	if f.Cursor != "" {
+		at, id, err := decodeTimeCursor(f.Cursor, isIDByte)
+		if err != nil {
+			return nil, "", err
+		}
+		// (opened_at, id) < (at, id), spelt so that both planners bound
+		// the index range by opened_at.
+		where = append(where, `a.opened_at <= ? AND (a.opened_at < ? OR a.id < ?)`)
+		args = append(args, at, at, id)
+	}
 	limit := f.Limit
-	if limit <= 0 {
+	switch {
+	case limit <= 0:
 		limit = alerts.DefaultLimit
+	case limit > alerts.MaxLimit:
+		limit = alerts.MaxLimit
 	}
 	query := `SELECT ` + alertColumns + ` FROM alerts a`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	query += ` ORDER BY a.opened_at DESC, a.id DESC LIMIT ?`
-	rows, err := db.query(ctx, db.read, query, append(args, limit)...)
+	rows, err := db.query(ctx, db.read, query, append(args, limit+1)...)
 	if err != nil {
-		return nil, fmt.Errorf("find alerts: %w", err)
+		return nil, "", fmt.Errorf("find alerts: %w", err)
 	}
 	defer rows.Close()
 	as := []*alerts.Alert{}
 	for rows.Next() {
 		a, err := scanAlert(rows)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		as = append(as, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find alerts: %w", err)
+		return nil, "", fmt.Errorf("find alerts: %w", err)
 	}
-	return as, nil
+	next := ""
+	if len(as) > limit {
+		as = as[:limit]
+		last := as[limit-1]
+		next = encodeTimeCursor(toMS(last.OpenedAt), last.ID)
+	}
+	return as, next, nil
 }
 
 // DisplayThreshold returns display id's offline_alert_after (0: none) when

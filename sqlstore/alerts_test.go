@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/base64"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +23,7 @@ func init() {
 		{"AlertsOpenClose", testAlertsOpenClose},
 		{"AlertsScope", testAlertsScope},
 		{"AlertDeliveries", testAlertDeliveries},
+		{"AlertsPaging", testAlertsPaging},
 	}...)
 }
 
@@ -88,7 +92,7 @@ func testAlertsOpenClose(t *testing.T, db *DB) {
 		{alerts.Filter{To: opened}, 0},
 		{alerts.Filter{Within: auth.NoOrg}, 0},
 	} {
-		as, err := db.FindAlerts(ctx, tt.f)
+		as, _, err := db.FindAlerts(ctx, tt.f)
 		if err != nil {
 			t.Fatalf("FindAlerts(%+v): %v", tt.f, err)
 		}
@@ -96,7 +100,7 @@ func testAlertsOpenClose(t *testing.T, db *DB) {
 			t.Errorf("FindAlerts(%+v)=%d alerts, want %d", tt.f, len(as), tt.want)
 		}
 	}
-	as, _ := db.FindAlerts(ctx, alerts.Filter{})
+	as, _, _ := db.FindAlerts(ctx, alerts.Filter{})
 	if got := as[0]; got.ClosedAt == nil || !got.ClosedAt.Equal(closed) || got.LastSeen == nil || got.DisplayName != "Gate" {
 		t.Fatalf("alert=%+v", got)
 	}
@@ -165,7 +169,7 @@ func testAlertsScope(t *testing.T, db *DB) {
 		t.Fatalf("deliveries go to %v; want the root, a and a1 (not b)", got)
 	}
 	for within, want := range map[string]int{"": 1, tr.a.ID: 1, tr.a1.ID: 1, tr.b.ID: 0} {
-		as, err := db.FindAlerts(ctx, alerts.Filter{Within: within})
+		as, _, err := db.FindAlerts(ctx, alerts.Filter{Within: within})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,5 +241,114 @@ func testAlertDeliveries(t *testing.T, db *DB) {
 	}
 	if got := claim(at.Add(2 * time.Hour)); len(got) != 0 {
 		t.Fatalf("deliveries of an unwanted event: %d", len(got))
+	}
+}
+
+// testAlertsPaging pages through more alerts than one page, several
+// opened at the same millisecond, within a scope and from a cursor.
+func testAlertsPaging(t *testing.T, db *DB) {
+	ctx := context.Background()
+	tr := mustTree(t, db)
+	dA := mustCreateDisplay(t, db, newDisplay("a", inOrg(tr.a.ID)))
+	dA1 := mustCreateDisplay(t, db, newDisplay("a1", inOrg(tr.a1.ID)))
+	dB := mustCreateDisplay(t, db, newDisplay("b", inOrg(tr.b.ID)))
+	base := t0.UTC().Truncate(time.Millisecond)
+	var inA []*alerts.Alert // the alerts in A's subtree
+	for i := range 9 {
+		// Episode i of each display opens at base+i minutes (so three
+		// alerts share each opened_at) and closes 30 s later, except the
+		// last, which stays open.
+		opened := base.Add(time.Duration(i) * time.Minute)
+		for _, d := range []struct{ id, name, org string }{{dA.ID, "a", tr.a.ID}, {dA1.ID, "a1", tr.a1.ID}, {dB.ID, "b", tr.b.ID}} {
+			a := &alerts.Alert{ID: marquee.NewID("alr_"), DisplayID: d.id, DisplayName: d.name, OrgID: d.org, OpenedAt: opened}
+			if ok, err := db.OpenAlert(ctx, a); err != nil || !ok {
+				t.Fatalf("OpenAlert=%v, %v", ok, err)
+			}
+			if i < 8 {
+				closed := opened.Add(30 * time.Second)
+				a.ClosedAt = &closed
+				if ok, err := db.CloseAlert(ctx, a); err != nil || !ok {
+					t.Fatalf("CloseAlert=%v, %v", ok, err)
+				}
+			}
+			if d.org != tr.b.ID {
+				inA = append(inA, a)
+			}
+		}
+	}
+	// Newest opened first, ties by ID descending.
+	slices.SortFunc(inA, func(x, y *alerts.Alert) int {
+		if c := y.OpenedAt.Compare(x.OpenedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(y.ID, x.ID)
+	})
+	var want []string
+	for _, a := range inA {
+		want = append(want, a.ID)
+	}
+
+	page := func(f alerts.Filter) []string {
+		t.Helper()
+		var got []string
+		for pages := 0; ; pages++ {
+			if pages > 20 {
+				t.Fatalf("more than 20 pages of %+v", f)
+			}
+			as, next, err := db.FindAlerts(ctx, f)
+			if err != nil {
+				t.Fatalf("FindAlerts(%+v): %v", f, err)
+			}
+			if len(as) > f.Limit {
+				t.Fatalf("page of %d alerts, limit %d", len(as), f.Limit)
+			}
+			for _, a := range as {
+				got = append(got, a.ID)
+			}
+			if next == "" {
+				return got
+			}
+			if len(as) != f.Limit {
+				t.Fatalf("short page of %d (limit %d) with a next cursor", len(as), f.Limit)
+			}
+			f.Cursor = next
+		}
+	}
+	for _, limit := range []int{1, 4, 5, 18, 100} {
+		if got := page(alerts.Filter{Within: tr.a.ID, Limit: limit}); !slices.Equal(got, want) {
+			t.Errorf("paging A's subtree by %d:\n got %q\nwant %q", limit, got, want)
+		}
+	}
+	// An exact page: next is "" with the last alert.
+	as, next, err := db.FindAlerts(ctx, alerts.Filter{Within: tr.a.ID, Limit: len(want)})
+	if err != nil || len(as) != len(want) || next != "" {
+		t.Fatalf("one exact page: %d alerts, next %q, %v; want %d, \"\"", len(as), next, err, len(want))
+	}
+	// Filters hold across pages: closed alerts of A1 only.
+	var wantA1 []string
+	for _, a := range inA {
+		if a.DisplayID == dA1.ID && a.ClosedAt != nil {
+			wantA1 = append(wantA1, a.ID)
+		}
+	}
+	if got := page(alerts.Filter{Within: tr.a.ID, DisplayID: dA1.ID, State: "closed", Limit: 3}); !slices.Equal(got, wantA1) {
+		t.Errorf("closed alerts of a1:\n got %q\nwant %q", got, wantA1)
+	}
+	// B's scope never sees A's alerts, whatever the cursor.
+	_, next, _ = db.FindAlerts(ctx, alerts.Filter{Within: tr.a.ID, Limit: 2})
+	bs := page(alerts.Filter{Within: tr.b.ID, Limit: 2, Cursor: next})
+	for _, id := range bs {
+		if slices.Contains(want, id) {
+			t.Fatalf("B's page from A's cursor holds A's alert %s", id)
+		}
+	}
+
+	// Forged cursors are EINVALID before any SQL.
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, c := range []string{"!!!", enc("no-dot"), enc("123."), enc("x.alr_1"), enc("123.ALR_1"),
+		enc("123.alr_1' OR '1'='1"), enc("123." + strings.Repeat("a", 65))} {
+		if _, _, err := db.FindAlerts(ctx, alerts.Filter{Cursor: c}); marquee.ErrorCode(err) != marquee.EINVALID {
+			t.Errorf("cursor %q: %v, want %s", c, err, marquee.EINVALID)
+		}
 	}
 }

@@ -34,6 +34,7 @@ type seedFlags struct {
 	batch     int
 	measure   bool
 	org       string // measure only, this organisation
+	rate      int    // plays/s inserted while measuring; 0: as fast as the store takes them
 	endOfSeed time.Time
 }
 
@@ -56,11 +57,12 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.IntVar(&f.days, "days", f.days, "days the plays span, ending now")
 	fs.IntVar(&f.batch, "batch", f.batch, "plays per transaction")
 	fs.BoolVar(&f.measure, "measure", f.measure, "time a 30-day airtime report for one organisation afterwards")
+	fs.IntVar(&f.rate, "ingest-rate", 0, "plays a second inserted (in batches of 100) while the reports are timed; 0: as fast as the store takes them")
 	fs.StringVar(&f.org, "measure-org", "", "seed nothing: only time the reports of this (seeded) organisation, inserting plays of unknown displays meanwhile")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if f.db == "" || f.count < 1 || f.displays < 1 || f.orgs < 1 || f.media < 1 || f.days < 1 || f.batch < 1 {
+	if f.db == "" || f.count < 1 || f.displays < 1 || f.orgs < 1 || f.media < 1 || f.days < 1 || f.batch < 1 || f.rate < 0 {
 		return errors.New("seed plays: --db is required and every number must be at least 1")
 	}
 	f.endOfSeed = time.Now().UTC().Truncate(time.Hour)
@@ -286,10 +288,27 @@ func measureReports(ctx context.Context, db *sqlstore.DB, f seedFlags, org strin
 	var wg sync.WaitGroup
 	var inserted int
 	var insertErr error
+	underway := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		var tick <-chan time.Time
+		if f.rate > 0 {
+			t := time.NewTicker(time.Second * 100 / time.Duration(f.rate))
+			defer t.Stop()
+			tick = t.C
+		}
 		for slot := 0; ictx.Err() == nil; slot++ {
+			if slot == 1 {
+				close(underway) // the reports start once a batch is in
+			}
+			if tick != nil && slot > 0 {
+				select {
+				case <-tick:
+				case <-ictx.Done():
+					return
+				}
+			}
 			batch := make([]marquee.Play, 0, 100)
 			for i := range 100 {
 				d := (slot*100 + i) % len(displayIDs)
@@ -299,12 +318,16 @@ func measureReports(ctx context.Context, db *sqlstore.DB, f seedFlags, org strin
 				if ictx.Err() == nil {
 					insertErr = err
 				}
+				if slot == 0 {
+					close(underway)
+				}
 				return
 			}
 			inserted += len(batch)
 		}
 	}()
 	began := time.Now()
+	<-underway
 	err := report("while ingesting")
 	stop()
 	wg.Wait()

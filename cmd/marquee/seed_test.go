@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -21,7 +23,22 @@ func TestSeedPlays(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if code := run(context.Background(), []string{"seed", "rows"}, &stdout, &stderr, func(string) string { return "" }); code == 0 {
-		t.Error("seed rows: exit 0, want an error")
+	// Timing again at a fixed ingest rate, on the seeded organisation.
+	org := regexp.MustCompile(`org_seed[0-9a-z]+_00`).FindString(out)
+	stdout.Reset()
+	args = []string{"seed", "plays", "--db", dsn, "--measure-org", "org_x", "--displays", "6", "--ingest-rate", "1000"}
+	if code := run(context.Background(), args, &stdout, &stderr, func(string) string { return "" }); code != 0 {
+		t.Fatalf("seed plays --measure-org: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if m := regexp.MustCompile(`ingest during the reports: (\d+) plays in ([0-9.]+)(m?s) `).FindStringSubmatch(stdout.String()); m == nil {
+		t.Errorf("no ingest figure:\n%s", stdout.String())
+	} else if n, _ := strconv.Atoi(m[1]); n == 0 {
+		t.Errorf("nothing ingested at 1,000 plays/s:\n%s", stdout.String())
+	}
+	_ = org
+	for _, bad := range [][]string{{"seed", "rows"}, {"seed", "plays", "--db", dsn, "--count", "0"}, {"seed", "plays", "--db", dsn, "--ingest-rate", "-1"}, {"seed", "plays"}} {
+		if code := run(context.Background(), bad, &stdout, &stderr, func(string) string { return "" }); code == 0 {
+			t.Errorf("%q: exit 0, want an error", bad)
+		}
 	}
 }
