@@ -242,14 +242,36 @@ func (db *DB) rebuildDay(ctx context.Context, tx *sql.Tx, day int64) error {
 
 // CloseRollupHour rebuilds the rollups of the hour that starts at hour
 // (truncated to the hour) and records it in rollup_closed; closing an
-// hour again rebuilds it again and updates closed_at.
+// hour again rebuilds it again and updates closed_at. The last hour of a
+// rollup day (16:00–17:00 UTC) closes the day too: its daily rows are
+// recomputed from its hours and it is recorded in rollup_closed_days.
 func (db *DB) CloseRollupHour(ctx context.Context, hour time.Time) error {
 	start := bucketOf(toMS(hour))
 	if err := db.RebuildRollups(ctx, fromMS(start), fromMS(start+hourMS)); err != nil {
 		return err
 	}
-	_, err := db.exec(ctx, db.write, `INSERT INTO rollup_closed (bucket_start, closed_at) VALUES (?, ?)
-		ON CONFLICT (bucket_start) DO UPDATE SET closed_at = excluded.closed_at`, start, toMS(db.stamp(time.Time{})))
+	now := toMS(db.stamp(time.Time{}))
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.exec(ctx, tx, `INSERT INTO rollup_closed (bucket_start, closed_at) VALUES (?, ?)
+			ON CONFLICT (bucket_start) DO UPDATE SET closed_at = excluded.closed_at`, start, now); err != nil {
+			return err
+		}
+		day := dayOf(start)
+		if start+hourMS != day+dayMS {
+			return nil
+		}
+		if db.d.name != dialectSQLite {
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE play_rollups_hourly, play_rollups_daily IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		}
+		if err := db.rebuildDay(ctx, tx, day); err != nil {
+			return err
+		}
+		_, err := db.exec(ctx, tx, `INSERT INTO rollup_closed_days (day_start, closed_at) VALUES (?, ?)
+			ON CONFLICT (day_start) DO UPDATE SET closed_at = excluded.closed_at`, day, now)
+		return err
+	})
 	if err != nil {
 		return storeError("close rollup hour", err)
 	}

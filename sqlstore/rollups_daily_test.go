@@ -26,6 +26,7 @@ func init() {
 	}{
 		{"RollupReportsEqualRawPlays", testRollupReportsEqualRawPlays},
 		{"MonthlyReportDaylightSaving", testMonthlyReportDaylightSaving},
+		{"CloseRollupDay", testCloseRollupDay},
 	}...)
 }
 
@@ -352,5 +353,57 @@ func testMonthlyReportDaylightSaving(t *testing.T, db *DB) {
 	}
 	if len(want) < 8 {
 		t.Fatalf("only %d rows: the test data is wrong", len(want))
+	}
+}
+
+// testCloseRollupDay: closing an hour other than a day's last records the
+// hour only; closing the last (16:00 UTC) leaves the day's daily rows equal
+// to the sum of its hours (here, after they were damaged) and records the
+// day.
+func testCloseRollupDay(t *testing.T, db *DB) {
+	ctx := context.Background()
+	d := mustCreateDisplay(t, db, newDisplay("close"))
+	ict := time.FixedZone("ICT", 7*3600)
+	day := time.Date(2026, 6, 1, 0, 0, 0, 0, ict)
+	var plays []marquee.Play
+	for h := range 24 {
+		plays = append(plays, newPlay(d.ID, day.Add(time.Duration(h)*time.Hour+time.Minute)))
+	}
+	mustInsertPlays(t, db, plays...)
+	daily := func() (n, sum int64) {
+		t.Helper()
+		if err := db.write.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*), COALESCE(SUM(plays), 0) FROM play_rollups_daily WHERE day_start = ?`),
+			toMS(day)).Scan(&n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		return n, sum
+	}
+	if n, sum := daily(); n != 1 || sum != 24 {
+		t.Fatalf("daily rows of the day = %d with %d plays, want 1 with 24", n, sum)
+	}
+	if err := db.CloseRollupHour(ctx, day.Add(22*time.Hour)); err != nil { // 22:00 ICT: not the last
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "rollup_closed_days"); n != 0 {
+		t.Fatalf("rollup_closed_days after closing 22:00 = %d rows, want 0", n)
+	}
+	if _, err := db.write.ExecContext(ctx, `UPDATE play_rollups_daily SET plays = 999`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO play_rollups_daily (day_start, display_id, media_id, schedule_id, org_id, media_name, plays, completed, airtime_ms)
+		VALUES (`+strconv.FormatInt(toMS(day), 10)+`, 'dsp_ghost', 'med_x', '', '', 'x', 5, 5, 5)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CloseRollupHour(ctx, day.Add(23*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, sum := daily(); n != 1 || sum != 24 {
+		t.Errorf("daily rows after closing the day = %d with %d plays, want 1 with 24", n, sum)
+	}
+	if n := countRows(t, db, "rollup_closed_days"); n != 1 {
+		t.Errorf("rollup_closed_days = %d rows, want 1", n)
+	}
+	if n := countRows(t, db, "rollup_closed"); n != 2 {
+		t.Errorf("rollup_closed = %d rows, want 2", n)
 	}
 }

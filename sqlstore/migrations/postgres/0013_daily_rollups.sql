@@ -34,3 +34,11 @@ SELECT bucket_start - (bucket_start + 25200000) % 86400000, display_id, media_id
        MAX(org_id), MAX(media_name), SUM(plays), SUM(completed), SUM(airtime_ms)
 FROM play_rollups_hourly
 GROUP BY bucket_start - (bucket_start + 25200000) % 86400000, display_id, media_id, schedule_id;
+
+-- rollup_closed_days records each rollup day the hourly close job has
+-- finalised (when it closes the day's last hour, 16:00–17:00 UTC): its
+-- daily rows recomputed from its closed hours.
+CREATE TABLE rollup_closed_days (
+    day_start BIGINT NOT NULL PRIMARY KEY,
+    closed_at BIGINT NOT NULL
+);
