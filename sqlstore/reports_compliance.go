@@ -45,12 +45,23 @@ func (db *DB) FindDisplaysReachedBy(ctx context.Context, scheduleID, orgID, with
 
 // DeliveredAirtime returns, per display, the plays of schedule scheduleID
 // that started within [from, to): how many, how many completed, and their
-// played time. Displays without such plays have no entry.
+// played time. Displays without such plays have no entry. When from and to
+// are whole UTC hours (any period of days or hours in a zone with a
+// whole-hour offset) it reads the rollups (daily ones for whole rollup
+// days), so it stays fast over long periods and still answers after
+// retention deleted the raw plays; otherwise it sums the raw plays.
 func (db *DB) DeliveredAirtime(ctx context.Context, scheduleID string, from, to time.Time) (map[string]reports.Delivered, error) {
-	rows, err := db.query(ctx, db.read, `SELECT display_id, COUNT(*),
+	lo, hi := toMS(from), toMS(to)
+	query := `SELECT display_id, COUNT(*),
 		COALESCE(SUM(CASE WHEN completed THEN 1 ELSE 0 END), 0), COALESCE(SUM(played_ms), 0)
-		FROM plays WHERE schedule_id = ? AND started_at >= ? AND started_at < ? GROUP BY display_id`,
-		scheduleID, toMS(from), toMS(to))
+		FROM plays WHERE schedule_id = ? AND started_at >= ? AND started_at < ? GROUP BY display_id`
+	args := []any{scheduleID, lo, hi}
+	if lo%hourMS == 0 && hi%hourMS == 0 && lo < hi {
+		var source string
+		source, args = rollupSource(lo, hi, true, []string{`r.schedule_id = ?`}, []any{scheduleID})
+		query = `SELECT r.display_id, SUM(r.plays), SUM(r.completed), SUM(r.airtime_ms) FROM ` + source + ` r GROUP BY r.display_id`
+	}
+	rows, err := db.query(ctx, db.read, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("delivered airtime: %w", err)
 	}

@@ -87,4 +87,35 @@ func testComplianceQueries(t *testing.T, db *DB) {
 	if diff := cmp.Diff(wantD, got); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
+	delivered := func(from, to time.Time) map[string]reports.Delivered {
+		t.Helper()
+		got, err := db.DeliveredAirtime(ctx, sc.ID, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// Not on whole hours: from the raw plays, to the millisecond.
+	if diff := cmp.Diff(map[string]reports.Delivered{
+		a.ID:  {Plays: 1, Completed: 0, PlayedMS: 4_000},
+		a1.ID: {Plays: 1, Completed: 1, PlayedMS: 10_000},
+	}, delivered(from.Add(time.Second), to)); diff != "" {
+		t.Errorf("delivered from 00:00:01 (-want +got):\n%s", diff)
+	}
+	// Two whole days of UTC+7 (daily rollups), then the same after
+	// retention deleted the raw plays (the rollups are kept).
+	ictDays := map[string]reports.Delivered{
+		a.ID:  {Plays: 4, Completed: 3, PlayedMS: 34_000},
+		a1.ID: {Plays: 1, Completed: 1, PlayedMS: 10_000},
+	}
+	from2 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.FixedZone("ICT", 7*3600))
+	if diff := cmp.Diff(ictDays, delivered(from2, from2.AddDate(0, 0, 2))); diff != "" {
+		t.Errorf("delivered over two ICT days (-want +got):\n%s", diff)
+	}
+	if _, err := db.DeletePlaysBefore(ctx, to.Add(time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ictDays, delivered(from2, from2.AddDate(0, 0, 2))); diff != "" {
+		t.Errorf("delivered over two ICT days after retention (-want +got):\n%s", diff)
+	}
 }
