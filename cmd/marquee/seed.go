@@ -35,6 +35,7 @@ type seedFlags struct {
 	measure   bool
 	org       string // measure only, this organisation
 	rate      int    // plays/s inserted while measuring; 0: as fast as the store takes them
+	baseline  bool   // also time the airtime summed from the raw plays
 	endOfSeed time.Time
 }
 
@@ -58,6 +59,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.IntVar(&f.batch, "batch", f.batch, "plays per transaction")
 	fs.BoolVar(&f.measure, "measure", f.measure, "time a 30-day airtime report for one organisation afterwards")
 	fs.IntVar(&f.rate, "ingest-rate", 0, "plays a second inserted (in batches of 100) while the reports are timed; 0: as fast as the store takes them")
+	fs.BoolVar(&f.baseline, "baseline", false, "also time the 30-day airtime per display summed from the raw plays, the query rollups replace (slow at scale)")
 	fs.StringVar(&f.org, "measure-org", "", "seed nothing: only time the reports of this (seeded) organisation, inserting plays of unknown displays meanwhile")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -85,6 +87,8 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "created %d organisations (%s to %s) and %d displays; reports are timed for %s\n",
+		len(orgIDs), orgIDs[0], orgIDs[len(orgIDs)-1], len(displayIDs), orgIDs[0])
 	if err := seedPlays(ctx, db, f, displayIDs, stdout); err != nil {
 		return err
 	}
@@ -282,6 +286,32 @@ func measureReports(ctx context.Context, db *sqlstore.DB, f seedFlags, org strin
 	}
 	if err := report("idle"); err != nil {
 		return err
+	}
+	if f.baseline {
+		// The baseline: the same 30-day airtime per display summed from
+		// the raw plays, as a report without rollups would.
+		q := `SELECT p.display_id, COUNT(*), SUM(p.played_ms) FROM plays p JOIN displays d ON d.id = p.display_id
+			WHERE d.org_id = ? AND p.started_at >= ? AND p.started_at < ? GROUP BY p.display_id`
+		if db.Dialect() == "postgres" {
+			for i := 1; strings.Contains(q, "?"); i++ {
+				q = strings.Replace(q, "?", fmt.Sprint("$", i), 1)
+			}
+		}
+		t := time.Now()
+		rows, err := db.SQL().QueryContext(ctx, q, org, to.Add(-30*24*time.Hour).UnixMilli(), to.UnixMilli())
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		fmt.Fprintf(stdout, "baseline: the same 30-day airtime per display from the raw plays (no rollups), idle: %d rows, %s\n",
+			n, time.Since(t).Round(time.Millisecond))
 	}
 	gen := newPlayMaker(f)
 	ictx, stop := context.WithCancel(ctx)
