@@ -258,8 +258,10 @@ func benchPlays(n int) []marquee.Play {
 
 // BenchmarkInsertPlays stores 500-play batches into a growing table: with
 // InsertPlays (INSERT … ON CONFLICT DO NOTHING, playsPerStatement rows a
-// statement) and, as the baseline, with a plain prepared single-row INSERT
-// a play, both in one transaction a batch. rows/s is the figure to compare.
+// statement, hourly and daily rollups upserted), with LoadPlays (the bulk
+// path: COPY on PostgreSQL, no rollups) and, as the baseline, with a plain
+// prepared single-row INSERT a play, all in one transaction a batch.
+// rows/s is the figure to compare.
 func BenchmarkInsertPlays(b *testing.B) {
 	const batch = 500
 	for _, d := range testDialects {
@@ -273,6 +275,21 @@ func BenchmarkInsertPlays(b *testing.B) {
 				ps := benchPlays(batch)
 				b.StartTimer()
 				if _, err := db.InsertPlays(ctx, ps, t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
+		})
+		b.Run(d.name+"/load", func(b *testing.B) {
+			d.skipUnavailable(b)
+			db := d.openMigrated(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				ps := benchPlays(batch)
+				b.StartTimer()
+				if _, err := db.LoadPlays(ctx, playsFrom(ps), batch, t0); err != nil {
 					b.Fatal(err)
 				}
 			}
