@@ -24,6 +24,7 @@ Usage:
   marquee migrate [flags]   apply pending database migrations and exit
   marquee bench fleet [flags]  measure fan-out and ingest with N simulated players
   marquee seed plays [flags]   fill a scratch database with synthetic plays and time reports
+  marquee rollups rebuild [flags]  recompute the airtime rollups of a period from the raw plays
   marquee version           print the version and exit
 
 Run 'marquee <command> --help' for the flags of a command. Every flag can also
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runBench(ctx, rest, stdout, stderr, getenv)
 	case "seed":
 		err = runSeed(ctx, rest, stdout, stderr, getenv)
+	case "rollups":
+		err = runRollups(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "marquee", Version())
 	case "help", "-h", "--help", "-help":
