@@ -90,27 +90,18 @@ var alertColumns = []export.Text{
 // was never online.
 func (s *Server) exportAlerts(c echo.Context, f alerts.Filter, format export.Format) error {
 	ctx := c.Request().Context()
-	f.Limit, f.Cursor = maxListLimit, ""
+	f.Limit = maxListLimit
 	table := export.Table{
 		Name:    export.Text{VI: "Cảnh báo mất kết nối", EN: "Offline alerts"},
 		Columns: alertColumns,
 		Rows: func(emit func(...any) error) error {
-			for {
-				as, next, err := s.alerts.FindAlerts(ctx, f)
-				if err != nil {
-					return err
-				}
-				for _, a := range as {
-					if err := emit(a.ID, a.DisplayID, a.DisplayName, a.OrgID, a.OpenedAt,
-						timeOrNil(a.ClosedAt), timeOrNil(a.LastSeen), a.Duration); err != nil {
-						return err
-					}
-				}
-				if next == "" {
-					return nil
-				}
-				f.Cursor = next
-			}
+			return eachPage(func(cursor string) ([]*alerts.Alert, string, error) {
+				f.Cursor = cursor
+				return s.alerts.FindAlerts(ctx, f)
+			}, func(a *alerts.Alert) error {
+				return emit(a.ID, a.DisplayID, a.DisplayName, a.OrgID, a.OpenedAt,
+					timeOrNil(a.ClosedAt), timeOrNil(a.LastSeen), a.Duration)
+			})
 		},
 	}
 	return s.writeExport(c, "alerts", format, table)

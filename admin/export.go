@@ -86,3 +86,24 @@ func (w *lazyWriter) Write(p []byte) (int, error) {
 }
 
 func (w *lazyWriter) Flush() { w.c.Response().Flush() }
+
+// eachPage hands every item of a cursor-paged list to fn: find is called
+// with "" and then with each next cursor it returns, until it returns "".
+// Exports use it to stream a whole list a page at a time.
+func eachPage[T any](find func(cursor string) ([]T, string, error), fn func(T) error) error {
+	for cursor := ""; ; {
+		items, next, err := find(cursor)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		cursor = next
+	}
+}

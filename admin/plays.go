@@ -111,27 +111,18 @@ var playColumns = []export.Text{
 // the log maxListLimit plays at a time: a CSV is streamed page by page.
 func (s *Server) exportPlays(c echo.Context, f PlayFilter, format export.Format) error {
 	ctx := c.Request().Context()
-	f.Limit, f.Cursor = maxListLimit, ""
+	f.Limit = maxListLimit
 	table := export.Table{
 		Name:    export.Text{VI: "Nhật ký phát", EN: "Playback log"},
 		Columns: playColumns,
 		Rows: func(emit func(...any) error) error {
-			for {
-				plays, next, err := s.plays.FindPlays(ctx, f)
-				if err != nil {
-					return err
-				}
-				for _, p := range plays {
-					if err := emit(p.ID, p.DisplayID, p.MediaID, p.MediaName, p.MediaSHA256, p.PlaylistID, p.PlaylistRevision,
-						p.ScheduleID, p.Reason, p.StartedAt, p.EndedAt, float64(p.PlannedMS)/1000, float64(p.PlayedMS)/1000, p.Completed); err != nil {
-						return err
-					}
-				}
-				if next == "" {
-					return nil
-				}
-				f.Cursor = next
-			}
+			return eachPage(func(cursor string) ([]marquee.Play, string, error) {
+				f.Cursor = cursor
+				return s.plays.FindPlays(ctx, f)
+			}, func(p marquee.Play) error {
+				return emit(p.ID, p.DisplayID, p.MediaID, p.MediaName, p.MediaSHA256, p.PlaylistID, p.PlaylistRevision,
+					p.ScheduleID, p.Reason, p.StartedAt, p.EndedAt, float64(p.PlannedMS)/1000, float64(p.PlayedMS)/1000, p.Completed)
+			})
 		},
 	}
 	return s.writeExport(c, "plays", format, table)
