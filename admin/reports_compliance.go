@@ -29,7 +29,10 @@ type complianceResponse struct {
 // that the schedule's approved version reaches (and each that played it
 // within the period), the airtime planned by the resolver against the
 // airtime delivered by the plays, the gap, and the display's offline time.
-// The period is clipped to now. A schedule outside the scope is 404.
+// The plan runs the resolver over the desired states the display had
+// during the period (desired.Builder.StatesOver: its state history, and
+// today's schedules for any part older than that history). The period is
+// clipped to now. A schedule outside the scope is 404.
 func (s *Server) handleComplianceReport(c echo.Context) error {
 	if s.availability == nil {
 		return marquee.Errorf(marquee.EUNAVAILABLE, "reports are not available on this server")
@@ -93,13 +96,17 @@ func (s *Server) complianceRows(c echo.Context, scheduleID, orgID string, from, 
 	slices.SortFunc(rows, func(a, b reports.ComplianceRow) int { return strings.Compare(a.DisplayID, b.DisplayID) })
 	for i := range rows {
 		r := &rows[i]
-		st, err := s.states.BuildAt(ctx, r.DisplayID, from)
+		spans, err := s.states.StatesOver(ctx, r.DisplayID, from, end)
 		if err != nil {
 			return nil, err
 		}
-		planned, err := reports.PlannedMS(st, scheduleID, from, end)
-		if err != nil {
-			return nil, err
+		var planned int64
+		for _, sp := range spans {
+			ms, err := reports.PlannedMS(sp.State, scheduleID, sp.From, sp.To)
+			if err != nil {
+				return nil, err
+			}
+			planned += ms
 		}
 		r.Compliance(planned, delivered[r.DisplayID])
 		up, err := s.availability.UptimeReport(ctx, reports.UptimeFilter{From: from, To: end, DisplayID: r.DisplayID})

@@ -82,12 +82,32 @@ func (s *Service) closeLastHour(ctx context.Context, st rollupStore) error {
 	return nil
 }
 
-// deleteExpiredPlays deletes the raw plays older than the retention.
+// stateHistoryStore is the optional part of a Store that keeps every
+// desired state a display was given (for compliance reports).
+type stateHistoryStore interface {
+	// DeleteStateHistoryBefore deletes the states that stopped being in
+	// effect before before, returning how many.
+	DeleteStateHistoryBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
+// deleteExpiredPlays deletes the raw plays older than the retention, and
+// the desired states displays stopped having before then (a compliance
+// report over that period could not compare them with plays anyway).
 func (s *Service) deleteExpiredPlays(ctx context.Context, st rollupStore) error {
 	before := s.now().Add(-s.rollups.retention)
 	n, err := st.DeletePlaysBefore(ctx, before, retentionBatch)
 	if n > 0 {
 		s.logger.Info("deleted expired plays", "plays", n, "before", before)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if hs, ok := st.(stateHistoryStore); ok {
+		n, err := hs.DeleteStateHistoryBefore(ctx, before)
+		if n > 0 {
+			s.logger.Info("deleted expired desired-state history", "states", n, "before", before)
+		}
+		return err
+	}
+	return nil
 }

@@ -10,8 +10,14 @@ import (
 // fakeRollupStore records what the rollup jobs ask of the store.
 type fakeRollupStore struct {
 	Store
-	closed []time.Time
-	before []time.Time
+	closed  []time.Time
+	before  []time.Time
+	history []time.Time
+}
+
+func (f *fakeRollupStore) DeleteStateHistoryBefore(_ context.Context, before time.Time) (int64, error) {
+	f.history = append(f.history, before)
+	return 1, nil
 }
 
 func (f *fakeRollupStore) CloseRollupHour(_ context.Context, hour time.Time) error {
@@ -48,6 +54,9 @@ func TestRollupJobs(t *testing.T) {
 	}
 	if got, want := st.before, now.Add(-400*24*time.Hour); len(got) != 1 || !got[0].Equal(want) {
 		t.Fatalf("retention cut = %v, want %v", got, want)
+	}
+	if got, want := st.history, now.Add(-400*24*time.Hour); len(got) != 1 || !got[0].Equal(want) {
+		t.Fatalf("state history cut = %v, want %v", got, want)
 	}
 	// Without a retention there is no retention job.
 	s.rollups = newRollupJobs(Config{})

@@ -130,3 +130,55 @@ func sortedDisplayIDs(set map[string]bool) []string {
 	slices.Sort(out)
 	return out
 }
+
+var _ desired.HistoryStore = (*DB)(nil)
+
+// FindStateHistory returns, oldest first, the display's desired state in
+// effect at from (the last saved at or before it, if any) and every state
+// saved within (from, to), from display_state_history.
+func (db *DB) FindStateHistory(ctx context.Context, displayID string, from, to time.Time) ([]desired.Past, error) {
+	rows, err := db.query(ctx, db.read, `SELECT valid_from, revision, state_json FROM display_state_history
+		WHERE display_id = ? AND valid_from > ? AND valid_from < ?
+		UNION ALL
+		SELECT valid_from, revision, state_json FROM (SELECT valid_from, revision, state_json FROM display_state_history
+			WHERE display_id = ? AND valid_from <= ? ORDER BY valid_from DESC, revision DESC LIMIT 1) h
+		ORDER BY 1, 2`, displayID, toMS(from), toMS(to), displayID, toMS(from))
+	if err != nil {
+		return nil, storeError("find state history", err)
+	}
+	defer rows.Close()
+	var out []desired.Past
+	for rows.Next() {
+		var (
+			at, rev int64
+			doc     string
+		)
+		if err := rows.Scan(&at, &rev, &doc); err != nil {
+			return nil, storeError("find state history", err)
+		}
+		out = append(out, desired.Past{ValidFrom: fromMS(at), JSON: []byte(doc)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("find state history", err)
+	}
+	return out, nil
+}
+
+// DeleteStateHistoryBefore deletes the recorded states that stopped being
+// in effect before before: those with a later state of the same display
+// saved at or before it (the state in effect at before is kept, since a
+// period starting then is planned with it). It returns how many it deleted.
+func (db *DB) DeleteStateHistoryBefore(ctx context.Context, before time.Time) (int64, error) {
+	cutoff := toMS(before)
+	res, err := db.exec(ctx, db.write, `DELETE FROM display_state_history WHERE valid_from < ? AND EXISTS (
+		SELECT 1 FROM display_state_history n WHERE n.display_id = display_state_history.display_id
+			AND n.valid_from <= ? AND n.revision > display_state_history.revision)`, cutoff, cutoff)
+	if err != nil {
+		return 0, storeError("delete state history", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, storeError("delete state history", err)
+	}
+	return n, nil
+}
