@@ -80,8 +80,17 @@ func (s *Server) complianceRows(c echo.Context, scheduleID, orgID string, from, 
 	if err != nil {
 		return nil, err
 	}
-	// A display the schedule no longer reaches may have played it.
+	// A display the schedule no longer reaches may have had it in its
+	// state during the period, or played it.
+	extra, err := s.availability.FindDisplaysPlannedWith(ctx, scheduleID, from, end)
+	if err != nil {
+		return nil, err
+	}
 	for id := range delivered {
+		extra = append(extra, id)
+	}
+	slices.Sort(extra)
+	for _, id := range slices.Compact(extra) {
 		if slices.ContainsFunc(rows, func(r reports.ComplianceRow) bool { return r.DisplayID == id }) {
 			continue
 		}

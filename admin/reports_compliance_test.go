@@ -61,6 +61,29 @@ func TestComplianceReport(t *testing.T) {
 		t.Errorf("report header=%+v", got)
 	}
 
+	// A display the schedule no longer reaches, whose state named it that
+	// day (its state history), is listed with what it should have shown.
+	ctx := context.Background()
+	if resp := s.get("/api/v1/displays/" + f.dB.ID + "/state"); resp.StatusCode != http.StatusOK { // builds and saves it
+		t.Fatalf("state of B's display: %d", resp.StatusCode)
+	}
+	var doc string
+	if err := s.db.SQL().QueryRowContext(ctx, `SELECT state_json FROM display_states WHERE display_id = ?`, f.dB.ID).Scan(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.SQL().ExecContext(ctx, `INSERT INTO display_state_history (display_id, revision, valid_from, state_json)
+		VALUES (?, 999, ?, ?)`, f.dA.ID, day.Add(-time.Hour).UnixMilli(), doc); err != nil {
+		t.Fatal(err)
+	}
+	mustDecodeStrict(t, s.get(q), http.StatusOK, &got)
+	wantA := reports.ComplianceRow{DisplayID: f.dA.ID, Name: f.dA.Name, PlannedMS: h(24), GapMS: h(24), UnknownMS: h(24)}
+	if len(got.Items) != 2 || got.Items[0] != wantA && got.Items[1] != wantA {
+		t.Fatalf("compliance with A's past state=%+v, want also %+v", got.Items, wantA)
+	}
+	if _, err := s.db.SQL().ExecContext(ctx, `DELETE FROM display_state_history WHERE revision = 999`); err != nil {
+		t.Fatal(err)
+	}
+
 	recs := readCSV(t, s.get(q+"&format=csv&lang=en"))
 	if len(recs) != 2 || recs[0][4] != "Gap (h)" || recs[1][2] != "24" || recs[1][3] != "20" || recs[1][4] != "4" || recs[1][8] != "4" {
 		t.Errorf("csv=%q, want planned 24 h, delivered 20 h, gap 4 h, offline 4 h", recs)

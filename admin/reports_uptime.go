@@ -28,6 +28,10 @@ type Availability interface {
 	// DeliveredAirtime returns per display what the plays of a schedule
 	// that started within [from, to) add up to.
 	DeliveredAirtime(ctx context.Context, scheduleID string, from, to time.Time) (map[string]reports.Delivered, error)
+	// FindDisplaysPlannedWith returns the IDs of the displays whose
+	// desired state named the schedule at some time within [from, to)
+	// (from the state history), sorted.
+	FindDisplaysPlannedWith(ctx context.Context, scheduleID string, from, to time.Time) ([]string, error)
 }
 
 // reportPeriod is the period of a report: from, to and tz as the airtime

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/marquee-signage/marquee/reports"
@@ -81,4 +82,31 @@ func (db *DB) DeliveredAirtime(ctx context.Context, scheduleID string, from, to 
 		return nil, fmt.Errorf("delivered airtime: %w", err)
 	}
 	return out, nil
+}
+
+// FindDisplaysPlannedWith returns, sorted, the IDs of the displays whose
+// desired state named the schedule at some time within [from, to): a
+// recorded state saved before to whose next revision (if any) was saved
+// after from, whose rules hold the schedule's ID. It reads the state
+// history (display_state_history), matching the JSON text.
+func (db *DB) FindDisplaysPlannedWith(ctx context.Context, scheduleID string, from, to time.Time) ([]string, error) {
+	pattern := `%"schedule_id":"` + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(scheduleID) + `"%`
+	rows, err := db.query(ctx, db.read, `SELECT DISTINCT h.display_id FROM display_state_history h
+		WHERE h.valid_from < ? AND h.state_json LIKE ? ESCAPE '\' AND NOT EXISTS (
+			SELECT 1 FROM display_state_history n WHERE n.display_id = h.display_id
+				AND n.revision > h.revision AND n.valid_from <= ?)
+		ORDER BY h.display_id`, toMS(to), pattern, toMS(from))
+	if err != nil {
+		return nil, fmt.Errorf("find displays planned with a schedule: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find displays planned with a schedule: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

@@ -16,6 +16,7 @@ func init() {
 		fn   func(t *testing.T, db *DB)
 	}{
 		{"StateHistory", testStateHistory},
+		{"DisplaysPlannedWith", testDisplaysPlannedWith},
 	}...)
 }
 
@@ -87,5 +88,45 @@ func testStateHistory(t *testing.T, db *DB) {
 	}
 	if d := cmp.Diff([]string{`10h0m0s {"r":2}`, `20h0m0s {"r":3}`}, history(at(-100), at(100))); d != "" {
 		t.Errorf("history after retention (-want +got):\n%s", d)
+	}
+}
+
+// testDisplaysPlannedWith: a display counts for the periods in which one
+// of its states named the schedule; "_" in an ID is not a wildcard.
+func testDisplaysPlannedWith(t *testing.T, db *DB) {
+	ctx := context.Background()
+	d1 := mustCreateDisplay(t, db, newDisplay("d1"))
+	d2 := mustCreateDisplay(t, db, newDisplay("d2"))
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	save := func(d string, rev int64, h int, doc string) {
+		t.Helper()
+		s := &desired.Stored{DisplayID: d, Revision: rev, Hash: doc, JSON: []byte(doc), UpdatedAt: at(h), IndexVersion: desired.IndexVersion}
+		if err := db.SaveDisplayState(ctx, s, rev-1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(d1.ID, 1, 0, `{"rules":[{"schedule_id":"sch_a_1","name":"A"}]}`)
+	save(d1.ID, 2, 10, `{"rules":[]}`)
+	save(d2.ID, 1, 5, `{"rules":[{"schedule_id":"sch_aX1","name":"X"}]}`)
+	for _, tc := range []struct {
+		schedule string
+		from, to int
+		want     []string
+	}{
+		{"sch_a_1", -5, -1, []string{}},
+		{"sch_a_1", 0, 5, []string{d1.ID}},
+		{"sch_a_1", 3, 12, []string{d1.ID}},
+		{"sch_a_1", 10, 20, []string{}},
+		{"sch_aX1", 0, 5, []string{}},
+		{"sch_aX1", 6, 7, []string{d2.ID}},
+		{"sch_a", 0, 20, []string{}},
+	} {
+		got, err := db.FindDisplaysPlannedWith(ctx, tc.schedule, at(tc.from), at(tc.to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("planned with %s over %dh..%dh (-want +got):\n%s", tc.schedule, tc.from, tc.to, d)
+		}
 	}
 }
