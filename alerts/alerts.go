@@ -128,6 +128,11 @@ type Store interface {
 	DisplayThreshold(ctx context.Context, id, within string) (time.Duration, error)
 	SetDisplayThreshold(ctx context.Context, id, within string, after time.Duration) error
 
+	// PruneDeliveries deletes the deliveries delivered before
+	// deliveredBefore and the failed ones created before failedBefore,
+	// returning how many.
+	PruneDeliveries(ctx context.Context, deliveredBefore, failedBefore time.Time) (int64, error)
+
 	// CreateWebhook inserts w (ID and CreatedAt set by the caller).
 	CreateWebhook(ctx context.Context, w *Webhook) error
 	// FindWebhooks returns the webhooks of organisation within's subtree

@@ -568,3 +568,67 @@ func TestServiceLoops(t *testing.T) {
 		t.Fatalf("payloads=%+v", ps)
 	}
 }
+
+// TestPruneOutbox: delivered deliveries leave the outbox after
+// KeepDelivered, given-up ones after KeepFailed; pending ones stay.
+func TestPruneOutbox(t *testing.T) {
+	f := newFixture(t)
+	ok := &receiver{t: t, secret: "ok"}
+	bad := &receiver{t: t, secret: "bad", fail: []int{500, 500, 500}}
+	for _, r := range []*receiver{ok, bad} {
+		srv := httptest.NewServer(r)
+		defer srv.Close()
+		f.mustWebhook(f.service(), context.Background(), srv.URL, r.secret, f.a.ID)
+	}
+	s := f.service()
+	d := f.mustDisplay("Gate", f.a.ID)
+	f.status(d, true)
+	f.clk.Add(6 * time.Minute)
+	f.check(s)
+	if got := f.flush(&alerts.Sender{Store: f.db, Now: f.clk.Now, MaxAttempts: 1}); got != 1 {
+		t.Fatalf("delivered %d, want 1 (the other given up)", got)
+	}
+	states := func() map[string]int {
+		t.Helper()
+		rows, err := f.db.SQL().Query(`SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int{}
+		for rows.Next() {
+			var st string
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[st] = n
+		}
+		return out
+	}
+	prune := func(want int64) {
+		t.Helper()
+		if n, err := s.Prune(context.Background()); err != nil || n != want {
+			t.Fatalf("Prune = %d, %v; want %d", n, err, want)
+		}
+	}
+	if got := states(); got["delivered"] != 1 || got["failed"] != 1 {
+		t.Fatalf("outbox = %v, want one delivered and one failed", got)
+	}
+	prune(0)
+	f.clk.Add(alerts.KeepDelivered + time.Minute)
+	prune(1)
+	if got := states(); got["delivered"] != 0 || got["failed"] != 1 {
+		t.Fatalf("after %s: outbox = %v, want the failed one only", alerts.KeepDelivered, got)
+	}
+	// The display returns: two closing deliveries wait, never pruned.
+	f.status(d, true)
+	f.check(s)
+	f.clk.Add(alerts.KeepFailed)
+	prune(1)
+	f.clk.Add(alerts.KeepFailed)
+	prune(0)
+	if got := states(); got["pending"] != 2 || len(got) != 1 {
+		t.Fatalf("outbox = %v, want the two pending deliveries only", got)
+	}
+}

@@ -20,6 +20,14 @@ import (
 const (
 	DefaultCheckEvery = 30 * time.Second
 	DefaultSendEvery  = 2 * time.Second
+	// PruneEvery is how often the outbox is pruned.
+	PruneEvery = time.Hour
+)
+
+// How long finished deliveries stay in the outbox for inspection.
+const (
+	KeepDelivered = 7 * 24 * time.Hour
+	KeepFailed    = 30 * 24 * time.Hour
 )
 
 // Config holds what a Service needs. Store is required.
@@ -81,7 +89,14 @@ func (s *Service) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.detector.Started = s.now()
 	kick := make(chan struct{}, 1)
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		s.loop(ctx, PruneEvery, func(ctx context.Context) error {
+			_, err := s.Prune(ctx)
+			return err
+		}, nil)
+	}()
 	go func() {
 		defer s.wg.Done()
 		s.loop(ctx, s.check, func(ctx context.Context) error {
@@ -148,6 +163,18 @@ func (s *Service) Close(ctx context.Context) error {
 
 // Check runs the detector once (tests and tools).
 func (s *Service) Check(ctx context.Context) (CheckResult, error) { return s.detector.Check(ctx) }
+
+// Prune deletes the outbox's deliveries delivered more than KeepDelivered
+// ago and those given up on created more than KeepFailed ago; pending ones
+// are never pruned. It returns how many it deleted.
+func (s *Service) Prune(ctx context.Context) (int64, error) {
+	now := s.now()
+	n, err := s.store.PruneDeliveries(ctx, now.Add(-KeepDelivered), now.Add(-KeepFailed))
+	if n > 0 {
+		s.logger.Info("pruned webhook deliveries", "deliveries", n)
+	}
+	return n, err
+}
 
 // Flush runs the sender once (tests and tools).
 func (s *Service) Flush(ctx context.Context) (int, error) { return s.sender.Flush(ctx) }

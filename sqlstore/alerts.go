@@ -440,3 +440,20 @@ func (db *DB) FinishDelivery(ctx context.Context, id string, r alerts.DeliveryRe
 	}
 	return nil
 }
+
+// PruneDeliveries deletes the webhook deliveries delivered before
+// deliveredBefore and the failed ones created before failedBefore; pending
+// deliveries are kept. It returns how many it deleted.
+func (db *DB) PruneDeliveries(ctx context.Context, deliveredBefore, failedBefore time.Time) (int64, error) {
+	res, err := db.exec(ctx, db.write, `DELETE FROM webhook_deliveries
+		WHERE (state = 'delivered' AND delivered_at < ?) OR (state = 'failed' AND created_at < ?)`,
+		toMS(deliveredBefore), toMS(failedBefore))
+	if err != nil {
+		return 0, storeError("prune webhook deliveries", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, storeError("prune webhook deliveries", err)
+	}
+	return n, nil
+}
