@@ -183,6 +183,8 @@ func TestAlertsPagingAndExport(t *testing.T) {
 		wantError(t, s.get("/api/v1/alerts?cursor=bm90LWEtY3Vyc29y"), http.StatusBadRequest, "invalid")
 		wantError(t, s.get("/api/v1/alerts?format=pdf"), http.StatusBadRequest, "invalid")
 		wantError(t, s.get("/api/v1/alerts?format=csv&lang=fr"), http.StatusBadRequest, "invalid")
+		wantError(t, s.get("/api/v1/alerts?from=2026-04-01T00:00:00Z&to=2026-03-01T00:00:00Z"), http.StatusBadRequest, "invalid")
+		wantError(t, s.get("/api/v1/alerts?from=yesterday"), http.StatusBadRequest, "invalid")
 
 		// CSV in Vietnamese (the default): every alert of A, over two
 		// store pages; limit and cursor are ignored.

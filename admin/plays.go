@@ -56,18 +56,8 @@ func (s *Server) handleListPlays(c echo.Context) error {
 		}
 	}
 	var err error
-	if v := c.QueryParam("from"); v != "" {
-		if f.From, err = parseQueryTime(v); err != nil {
-			return marquee.Errorf(marquee.EINVALID, "from must be an RFC 3339 time such as 2026-03-01T00:00:00+07:00")
-		}
-	}
-	if v := c.QueryParam("to"); v != "" {
-		if f.To, err = parseQueryTime(v); err != nil {
-			return marquee.Errorf(marquee.EINVALID, "to must be an RFC 3339 time such as 2026-04-01T00:00:00+07:00")
-		}
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		return marquee.Errorf(marquee.EINVALID, "to must be after from")
+	if f.From, f.To, err = queryRange(c); err != nil {
+		return err
 	}
 	if f.Limit, err = queryLimit(c); err != nil {
 		return err

@@ -163,6 +163,25 @@ func timelineParams(c echo.Context, now time.Time) (from, to time.Time, limit in
 	return from, to, limit, nil
 }
 
+// queryRange reads the optional from and to of a list (RFC 3339 times;
+// zero when absent); to must be after from when both are given.
+func queryRange(c echo.Context) (from, to time.Time, err error) {
+	if v := c.QueryParam("from"); v != "" {
+		if from, err = parseQueryTime(v); err != nil {
+			return from, to, marquee.Errorf(marquee.EINVALID, "from must be an RFC 3339 time such as 2026-03-01T00:00:00+07:00")
+		}
+	}
+	if v := c.QueryParam("to"); v != "" {
+		if to, err = parseQueryTime(v); err != nil {
+			return from, to, marquee.Errorf(marquee.EINVALID, "to must be an RFC 3339 time such as 2026-04-01T00:00:00+07:00")
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		return from, to, marquee.Errorf(marquee.EINVALID, "to must be after from")
+	}
+	return from, to, nil
+}
+
 // parseQueryTime parses an RFC 3339 time from a query string, forgiving the
 // usual mistake of an unescaped "+" in the zone offset (which arrives as a
 // space).
